@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from leads.models import Activity, Company, Lead, StageChange
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["name", "domain", "industry", "employees", "country"]
+    search_fields = ["name", "domain"]
+    list_filter = ["industry", "country"]
+
+
+class StageChangeInline(admin.TabularInline):
+    model = StageChange
+    extra = 0
+    readonly_fields = ["from_stage", "to_stage", "changed_at", "changed_by", "reason", "note"]
+    can_delete = False
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["email", "first_name", "last_name", "company", "stage", "owner", "source", "created_at"]
+    list_filter = ["stage", "source", "seniority"]
+    search_fields = ["email", "first_name", "last_name"]
+    list_select_related = ["company", "owner"]
+    raw_id_fields = ["company", "owner"]
+    # The stage changes only through the lifecycle service, which records its history.
+    readonly_fields = ["stage", "stage_entered_at", "duplicate_attempts", "last_duplicate_attempt_at"]
+    inlines = [StageChangeInline]
+    show_full_result_count = False
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["lead", "type", "occurred_at", "url"]
+    list_filter = ["type"]
+    raw_id_fields = ["lead"]
+    show_full_result_count = False
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    list_display = ["lead", "from_stage", "to_stage", "changed_at", "changed_by", "reason"]
+    list_filter = ["to_stage"]
+    raw_id_fields = ["lead", "changed_by"]
+    show_full_result_count = False

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from leads import api
+
+urlpatterns = [
+    path("leads/", api.lead_collection, name="api_lead_collection"),
+    path("leads/<int:lead_id>/", api.lead_item, name="api_lead_item"),
+    path("leads/<int:lead_id>/stage/", api.lead_stage, name="api_lead_stage"),
+]

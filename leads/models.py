@@ -1,0 +1,177 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Stage(models.TextChoices):
+    """Where a lead stands in the funnel. Changed only by leads.services.lead_change_stage."""
+
+    NEW = "new", "New"
+    MQL = "mql", "MQL"
+    SAL = "sal", "SAL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    RECYCLED = "recycled", "Recycled"
+
+
+class Seniority(models.TextChoices):
+    ENTRY = "entry", "Entry level"
+    INDIVIDUAL = "individual", "Individual contributor"
+    MANAGER = "manager", "Manager"
+    DIRECTOR = "director", "Director"
+    VP = "vp", "VP"
+    C_LEVEL = "c_level", "C-level"
+    OWNER = "owner", "Owner / founder"
+
+
+class ActivityType(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    CLICK = "click", "Click"
+    FORM_SUBMISSION = "form_submission", "Form submission"
+    EMAIL_OPEN = "email_open", "E-mail open"
+    EMAIL_CLICK = "email_click", "E-mail click"
+    DOWNLOAD = "download", "Download"
+    WEBINAR = "webinar", "Webinar"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+    OTHER = "other", "Other"
+
+
+class Company(models.Model):
+    """An account. Its domain is normalised and unique; free-mail domains never make a company."""
+
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. DE")
+    annual_revenue = models.DecimalField(max_digits=15, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "companies"
+        indexes = [models.Index(Lower("name"), name="company_name_lower_idx")]
+        constraints = [
+            # Domains are stored lower-case without "www."; this keeps a second spelling out.
+            models.CheckConstraint(condition=Q(domain=Lower("domain")), name="company_domain_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(models.Model):
+    """A person who showed interest. The e-mail is normalised (trimmed, lower case) and unique."""
+
+    email = models.EmailField(max_length=320, unique=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. DE")
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+
+    source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    do_not_contact = models.BooleanField(default=False)
+    # Whatever a team tracks that has no field of its own (budget, a form's answers, ...).
+    properties = models.JSONField(default=dict, blank=True)
+    # A capture of this e-mail while the lead already sat past `new`: flagged, never reset.
+    duplicate_attempts = models.PositiveIntegerField(default=0)
+    last_duplicate_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
+            models.Index(fields=["owner", "stage"], name="lead_owner_stage_idx"),
+            models.Index(fields=["-created_at"], name="lead_created_idx"),
+            models.Index(fields=["source"], name="lead_source_idx"),
+            models.Index(fields=["campaign"], name="lead_campaign_idx"),
+            models.Index(fields=["country"], name="lead_country_idx"),
+            models.Index(Lower("last_name"), name="lead_last_name_lower_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="lead_email_lower"),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="lead_stage_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_closed(self) -> bool:
+        return self.stage in {Stage.WON, Stage.LOST, Stage.DISQUALIFIED}
+
+
+class Activity(models.Model):
+    """One behavioural event of a lead. Append-only: never updated, never deleted one by one."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=20, choices=ActivityType.choices)
+    occurred_at = models.DateTimeField()
+    url = models.CharField("URL or asset", max_length=2000, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        verbose_name_plural = "activities"
+        indexes = [
+            # The lead page's timeline, newest first.
+            models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx"),
+            # Scoring and rollups scan one type over a time window.
+            models.Index(fields=["type", "occurred_at"], name="activity_type_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class StageChange(models.Model):
+    """One move of a lead between stages. Funnel metrics are computed from these rows."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    # Empty when the system made the change (qualification, SLA recycling, import).
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "-changed_at"], name="stagechange_lead_time_idx"),
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_stage_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '∅'} → {self.to_stage}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SmarketingConfig(AppConfig):
+    name = "smarketing"
+    verbose_name = "Smarketing"

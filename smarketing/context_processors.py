@@ -1,0 +1,25 @@
+from django.http import HttpRequest
+from django.urls import reverse
+
+from smarketing.roles import Action
+
+
+def navigation(request: HttpRequest) -> dict:
+    """The top navigation: only the sections the signed-in user's role uses."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [
+        ("home", "Home", reverse("home"), True),
+        ("leads", "Leads", reverse("leads:lead_list"), user.can(Action.LEAD_VIEW)),
+        ("companies", "Companies", reverse("leads:company_list"), user.can(Action.LEAD_VIEW)),
+        ("admin", "Admin", reverse("admin:index"), user.is_staff),
+    ]
+    match = request.resolver_match
+    url_name = match.url_name if match else ""
+    active = next((key for prefix, key in _SECTION_OF_URL if url_name.startswith(prefix)), "")
+    return {"nav_items": [(key, label, url) for key, label, url, shown in items if shown], "nav_active": active}
+
+
+# Which navigation section a page belongs to, by the prefix of its URL name.
+_SECTION_OF_URL = [("home", "home"), ("lead", "leads"), ("company", "companies")]

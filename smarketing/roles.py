@@ -1,0 +1,67 @@
+"""Roles and what each may do: the one source of truth for role-based permissions.
+
+Object-level rules (a sales rep changes only the leads handed to them) live in each app's access
+helper; this table answers "may this role do this kind of thing at all".
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    MARKETER = "marketer", "Marketer"
+    SALES_REP = "sales_rep", "Sales rep"
+    MARKETING_MANAGER = "marketing_manager", "Marketing manager"
+    SALES_MANAGER = "sales_manager", "Sales manager"
+    ADMIN = "admin", "Admin"
+
+
+class Function(models.TextChoices):
+    """The side of the agreement a team or a role belongs to."""
+
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+
+
+ROLE_FUNCTION: dict[str, str | None] = {
+    Role.MARKETER: Function.MARKETING,
+    Role.MARKETING_MANAGER: Function.MARKETING,
+    Role.SALES_REP: Function.SALES,
+    Role.SALES_MANAGER: Function.SALES,
+    Role.ADMIN: None,
+}
+
+MANAGERS = frozenset({Role.MARKETING_MANAGER, Role.SALES_MANAGER})
+EVERYONE = frozenset(Role)
+
+
+class Action(models.TextChoices):
+    LEAD_VIEW = "lead.view", "See leads and companies"
+    LEAD_CREATE = "lead.create", "Create leads"
+    LEAD_EDIT_ANY = "lead.edit_any", "Edit any lead"
+    LEAD_EDIT_OWN = "lead.edit_own", "Edit leads they own"
+    LEAD_ASSIGN_OWNER = "lead.assign_owner", "Set a lead's owner"
+    LEAD_IMPORT = "lead.import", "Import and export leads"
+    QUALIFICATION_EDIT = "qualification.edit", "Edit personas, scoring rules and definitions"
+    AGREEMENT_SIGN = "agreement.sign", "Sign definitions and SLA versions for their team"
+    ROUTING_CONFIGURE = "routing.configure", "Configure routing and reassign leads"
+    QUEUE_WORK = "queue.work", "Work a queue of handed-off leads"
+    USERS_MANAGE = "users.manage", "Manage users, tokens and integrations"
+
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Action.LEAD_VIEW: EVERYONE,
+    Action.LEAD_CREATE: EVERYONE,
+    Action.LEAD_EDIT_ANY: frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.SALES_MANAGER, Role.ADMIN}),
+    Action.LEAD_EDIT_OWN: frozenset({Role.SALES_REP}),
+    Action.LEAD_ASSIGN_OWNER: frozenset({Role.MARKETER, *MANAGERS, Role.ADMIN}),
+    Action.LEAD_IMPORT: frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.ADMIN}),
+    Action.QUALIFICATION_EDIT: frozenset({Role.MARKETER, *MANAGERS, Role.ADMIN}),
+    Action.AGREEMENT_SIGN: MANAGERS,
+    Action.ROUTING_CONFIGURE: frozenset({*MANAGERS, Role.ADMIN}),
+    Action.QUEUE_WORK: frozenset({Role.SALES_REP, Role.SALES_MANAGER}),
+    Action.USERS_MANAGE: frozenset({Role.ADMIN}),
+}
+
+
+def role_can(role: str, action: str) -> bool:
+    return role in PERMISSIONS[action]
