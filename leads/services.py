@@ -136,7 +136,10 @@ def lead_capture(
     properties: dict[str, Any] | None = None, owner: User | None = None,
 ) -> CaptureResult:
     """Creates a lead, or updates the one with this e-mail; a lead already past `new` is flagged, not reset."""
-    email = normalise_email(email)
+    try:
+        email = normalise_email(email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.messages}) from None
     unknown = set(fields) - set(CAPTURE_FIELDS)
     if unknown:
         raise ValueError(f"lead_capture does not set {sorted(unknown)}")
