@@ -231,14 +231,18 @@ REST_FRAMEWORK = {
 }
 
 # --- Security (production) ----------------------------------------------------------------------
-if not DEBUG:
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# Production is served over HTTPS (behind a proxy that sets X-Forwarded-Proto). DJANGO_HTTPS=0 is only
+# for trying the production stack on plain http://localhost (docker-compose); check --deploy warns then.
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the container's own health check speaks plain HTTP
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
