@@ -1,0 +1,82 @@
+"""factory_boy factories for the models the tests build. Every factory makes a valid row with no arguments."""
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from leads.models import Activity, ActivityType, Company, Lead, Stage, StageChange
+from smarketing.models import Team, User
+from smarketing.roles import Function, Role
+
+PASSWORD = "pw-Str0ng!x"
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    function = Function.SALES
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user who signs in with their e-mail and PASSWORD; pass role= for anything but a marketer."""
+
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@smarketing.test")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    role = Role.MARKETER
+    password = factory.django.Password(PASSWORD)
+    is_active = True
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    domain = factory.Sequence(lambda n: f"company{n}.test")
+    employees = 120
+    industry = "Software"
+    country = "DE"
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    email = factory.Sequence(lambda n: f"lead{n}@prospect.test")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    job_title = "Head of Operations"
+    country = "DE"
+    company = factory.SubFactory(CompanyFactory)
+    source = "webinar"
+    campaign = "spring-launch"
+    stage = Stage.NEW
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    lead = factory.SubFactory(LeadFactory)
+    type = ActivityType.PAGE_VIEW
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    url = factory.Sequence(lambda n: f"/blog/post-{n}/")
+
+
+class StageChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StageChange
+
+    lead = factory.SubFactory(LeadFactory)
+    from_stage = Stage.NEW
+    to_stage = Stage.MQL
+    changed_at = factory.LazyFunction(timezone.now)
+    changed_by = None
+    reason = "fit and engagement over threshold"
