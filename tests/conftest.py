@@ -9,6 +9,11 @@ from smarketing.roles import Function, Role
 from tests.factories import TeamFactory, UserFactory
 
 
+def pytest_configure(config):
+    # WhiteNoise looks for STATIC_ROOT, which only exists after collectstatic; the tests do not need it.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 with production rounds costs ~100 ms a user; the tests make hundreds of users.
