@@ -106,6 +106,8 @@ class Lead(models.Model):
             models.Index(fields=["stage", "-created_at"], name="lead_stage_created_idx"),
             models.Index(fields=["owner", "stage"], name="lead_owner_stage_idx"),
             models.Index(fields=["-created_at"], name="lead_created_idx"),
+            # The rescoring job finds leads changed since its last run through this index.
+            models.Index(fields=["updated_at"], name="lead_updated_idx"),
             models.Index(fields=["source"], name="lead_source_idx"),
             models.Index(fields=["campaign"], name="lead_campaign_idx"),
             models.Index(fields=["country"], name="lead_country_idx"),

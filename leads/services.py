@@ -104,6 +104,36 @@ def lead_change_stage(
     return change
 
 
+@transaction.atomic
+def leads_move_by_system(*, lead_ids: list[int], to: str, reason: str, at: datetime | None = None) -> list[int]:
+    """Moves many leads at once on the system's behalf (e.g. qualification), by the same transition table.
+
+    Set-based: one locking read, one bulk insert of StageChanges, one update. Leads whose stage does not
+    allow the move for the system (someone moved them meanwhile) are skipped. Returns the moved ids.
+    """
+    sources = [source for (source, target), actors in TRANSITIONS.items() if target == to and SYSTEM in actors]
+    if not sources:
+        raise ValidationError(f"The system cannot move leads to {Stage(to).label}.", code="transition_not_allowed")
+    if to in REASON_REQUIRED and not reason.strip():
+        raise ValidationError({"reason": "Give a reason."}, code="required")
+    now = at or timezone.now()
+    # Lock in id order so two concurrent runs cannot deadlock; a lead locked by a person is left for the
+    # next run (level-triggered: the qualification job finds it again).
+    rows = list(
+        Lead.objects.select_for_update(skip_locked=True).filter(pk__in=lead_ids, stage__in=sources)
+        .order_by("pk").values_list("pk", "stage")
+    )
+    if not rows:
+        return []
+    StageChange.objects.bulk_create(
+        [StageChange(lead_id=pk, from_stage=stage, to_stage=to, changed_at=now, reason=reason) for pk, stage in rows],
+        batch_size=2000,
+    )
+    moved = [pk for pk, _ in rows]
+    Lead.objects.filter(pk__in=moved).update(stage=to, stage_entered_at=now, updated_at=now)
+    return moved
+
+
 def company_for_capture(*, email: str, company_name: str = "", domain: str = "") -> Company | None:
     """The company a captured lead works for: by domain (never a free-mail one), else by name."""
     domain = normalise_domain(domain) if domain else email_domain(email)
@@ -203,7 +233,9 @@ def activity_record(
     activity = Activity.objects.create(
         lead=lead, type=type, occurred_at=occurred_at, url=url, properties=properties or {}
     )
+    # updated_at moves too: it is how the rescoring job finds leads whose score is stale.
     Lead.objects.filter(pk=lead.pk).update(
+        updated_at=timezone.now(),
         # Coalesce: SQLite's MAX() of NULL and a value is NULL.
         last_activity_at=Greatest(Coalesce(F("last_activity_at"), Value(occurred_at)), Value(occurred_at))
     )

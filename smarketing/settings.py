@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -181,7 +182,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Level-triggered: finds leads whose score is stale, so a new activity shows in the score within a
+    # minute or two and a lost message never loses work.
+    "rescore-stale": {"task": "scoring.tasks.rescore_stale_task", "schedule": 60.0},
+    # Decay moves every score a little each day.
+    "rescore-full-nightly": {"task": "scoring.tasks.rescore_full_task", "schedule": crontab(hour=2, minute=0),
+                             "kwargs": {"reason": "nightly decay"}},
+}
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
