@@ -103,7 +103,7 @@ def lead_item(request: Request, lead_id: int) -> Response:
 
 @api_view(["POST"])
 def lead_stage(request: Request, lead_id: int) -> Response:
-    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id, write=True)
     serializer = StageChangeInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     change = lead_change_stage(lead=lead, actor=request.user, **serializer.validated_data)

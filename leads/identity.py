@@ -36,7 +36,9 @@ def normalise_domain(raw: str) -> str:
     for prefix in ("https://", "http://"):
         if domain.startswith(prefix):
             domain = domain[len(prefix):]
-    domain = domain.split("/", 1)[0].split(":", 1)[0].strip(".")
+    for separator in ("/", "?", "#", ":"):
+        domain = domain.split(separator, 1)[0]
+    domain = domain.strip(".")
     if domain.startswith("www."):
         domain = domain[4:]
     return domain

@@ -173,7 +173,13 @@ def lead_capture(
     unknown = set(fields) - set(CAPTURE_FIELDS)
     if unknown:
         raise ValueError(f"lead_capture does not set {sorted(unknown)}")
-    values = {name: value for name, value in fields.items() if value not in (None, "")}
+    # What a capture does not know is blank: None, whitespace, and an unticked do-not-contact box (an
+    # opt-out is only lifted by an explicit edit, never by a form the person fills in again).
+    values = {
+        name: value.strip() if isinstance(value, str) else value
+        for name, value in fields.items()
+        if value is not None and value is not False and not (isinstance(value, str) and not value.strip())
+    }
     now = timezone.now()
     company = company_for_capture(email=email, company_name=company_name, domain=company_domain)
 

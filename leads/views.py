@@ -52,7 +52,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @require_POST
 def lead_stage_change(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id, write=True)
     form = StageChangeForm(request.POST, targets=stage_targets_for(lead=lead, actor=request.user))
     if not form.is_valid():
         messages.error(request, "Choose a stage this lead can move to.")
