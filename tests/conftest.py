@@ -63,18 +63,27 @@ def other_rep(sales_team, sales_manager):
 
 
 @pytest.fixture
+def outside_rep(db):
+    """A rep in another sales team, with another manager: an outsider to sales_rep's leads."""
+    team = TeamFactory(name="Sales Americas", function=Function.SALES)
+    return UserFactory(email="outsider@smarketing.test", first_name="Olga", last_name="Outsider",
+                       role=Role.SALES_REP, team=team)
+
+
+@pytest.fixture
 def admin(db):
     return UserFactory(email="admin@smarketing.test", first_name="Ada", last_name="Admin",
                        role=Role.ADMIN, is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
-def cast(marketer, sales_rep, other_rep, marketing_manager, sales_manager, admin):
+def cast(marketer, sales_rep, other_rep, outside_rep, marketing_manager, sales_manager, admin):
     """Everyone, by the name the tests use for them."""
     return {
         "marketer": marketer,
         "sales_rep": sales_rep,
         "other_rep": other_rep,
+        "outside_rep": outside_rep,
         "marketing_manager": marketing_manager,
         "sales_manager": sales_manager,
         "admin": admin,

@@ -272,10 +272,6 @@ def test_a_stage_change_on_an_unknown_lead_is_a_404(sales_rep, client_for):
     assert_error_shape(post(client_for(sales_rep), stage(999999), {"to": "sal"}), 404, "not_found")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: api.lead_stage fetches the lead with write=False, so on a teammate's "
-                                       "lead a move reps may never make answers 400 instead of 403; ownership "
-                                       "should be checked first, as lead_get_for_user(write=True) does "
-                                       "(leads/api.py lead_stage)")
 @pytest.mark.django_db
 def test_any_stage_change_on_another_rep_s_lead_is_a_403(other_rep, sales_rep, client_for):
     lead = LeadFactory(stage="lost", owner=sales_rep)

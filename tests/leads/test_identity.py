@@ -56,8 +56,6 @@ def test_normalise_domain_keeps_only_the_bare_host(raw, expected):
     assert normalise_domain(raw) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: normalise_domain keeps a query string or fragment that follows the "
-                                       "host without a path (leads/identity.py normalise_domain)")
 @pytest.mark.parametrize("raw", ["https://www.acme.com?utm_source=linkedin", "acme.com#contact"])
 def test_normalise_domain_drops_a_query_or_fragment_after_the_host(raw):
     assert normalise_domain(raw) == "acme.com"

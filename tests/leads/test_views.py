@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from leads.models import Lead, StageChange
@@ -76,7 +77,8 @@ def test_anonymous_stage_change_is_sent_to_sign_in_and_changes_nothing(client, o
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("who", ["marketer", "sales_rep", "other_rep", "marketing_manager", "sales_manager", "admin"])
+@pytest.mark.parametrize("who", ["marketer", "sales_rep", "other_rep", "outside_rep", "marketing_manager",
+                                 "sales_manager", "admin"])
 @pytest.mark.parametrize(("name", "arg"), [p for p in PAGES if p[0] != "leads:lead_edit"])
 def test_every_role_reads_every_lead_and_company_page(name, arg, who, cast, client_for, owned_lead):
     response = client_for(cast[who]).get(page_url(name, arg, owned_lead))
@@ -118,12 +120,13 @@ def test_the_owner_marketing_and_managers_edit_a_lead(who, cast, client_for, own
 
 
 @pytest.mark.django_db
-def test_a_teammate_rep_cannot_open_or_post_the_edit_form(other_rep, client_for, owned_lead):
-    client = client_for(other_rep)
+@pytest.mark.parametrize("who", ["other_rep", "outside_rep"])
+def test_another_rep_cannot_open_or_post_the_edit_form(who, cast, client_for, owned_lead):
+    client = client_for(cast[who])
     url = reverse("leads:lead_edit", args=[owned_lead.pk])
 
     assert client.get(url).status_code == 403
-    response = client.post(url, {"email": "jane.doe@acme.com", "first_name": "Hijacked", "owner": other_rep.pk})
+    response = client.post(url, {"email": "jane.doe@acme.com", "first_name": "Hijacked", "owner": cast[who].pk})
 
     assert response.status_code == 403
     owned_lead.refresh_from_db()
@@ -266,9 +269,6 @@ def test_a_move_without_its_required_reason_shows_the_reason_and_changes_nothing
     assert not StageChange.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: lead_stage_change fetches the lead with write=False, so a rep posting "
-                                       "on a teammate's lead gets a redirect and a form message instead of 403 "
-                                       "(leads/views.py lead_stage_change)")
 @pytest.mark.django_db
 def test_a_teammate_rep_posting_a_stage_change_is_forbidden(other_rep, client_for, owned_lead):
     response = client_for(other_rep).post(reverse("leads:lead_stage_change", args=[owned_lead.pk]),
@@ -284,6 +284,22 @@ def test_a_teammate_rep_posting_a_stage_change_changes_nothing(other_rep, client
     owned_lead.refresh_from_db()
     assert owned_lead.stage == "mql"
     assert not StageChange.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_stage_change_needs_the_csrf_token_that_htmx_sends_as_a_header(sales_rep, owned_lead):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(sales_rep)
+    url = reverse("leads:lead_stage_change", args=[owned_lead.pk])
+
+    assert client.post(url, {"to": "sal"}).status_code == 403
+    page = client.get(reverse("leads:lead_detail", args=[owned_lead.pk])).content.decode()
+    token = re.search(r"hx-headers='\{\"x-csrftoken\": \"([^\"]+)\"\}'", page).group(1)
+    response = client.post(url, {"to": "sal"}, headers={"X-CSRFToken": token})
+
+    assert response.status_code == 302
+    owned_lead.refresh_from_db()
+    assert owned_lead.stage == "sal"
 
 
 @pytest.mark.django_db
@@ -340,10 +356,6 @@ def test_creating_a_lead_that_exists_updates_it_and_says_so(marketer, client_for
     assert "captured again 1 time" in response.content.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the New lead form's unchecked do_not_contact box reaches lead_capture "
-                                       "as False, which is not treated as blank, so re-entering a lead clears "
-                                       "their opt-out (leads/services.py lead_capture `values`, leads/views.py "
-                                       "lead_create)")
 @pytest.mark.django_db
 def test_re_entering_a_lead_through_the_form_keeps_their_do_not_contact(marketer, client_for):
     LeadFactory(email="jane@acme.com", do_not_contact=True)

@@ -52,10 +52,6 @@ def test_signing_in_never_redirects_off_site(client, sales_rep):
     assert response["Location"] == reverse("home")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: e-mails are stored lower-case but the login looks them up "
-                                       "case-sensitively, so 'Rep@Smarketing.test' (a phone keyboard's "
-                                       "capital) cannot sign in (smarketing/models.py UserManager has no "
-                                       "get_by_natural_key that lower-cases)")
 @pytest.mark.django_db
 def test_a_user_signs_in_whatever_the_case_of_their_email(client, sales_rep):
     response = client.post(reverse("login"), {"username": "Rep@Smarketing.test", "password": PASSWORD})
