@@ -35,6 +35,8 @@ class LeadFilter(django_filters.FilterSet):
             ("source", "source"),
             ("created_at", "created"),
             ("last_activity_at", "activity"),
+            # The scoring app's one-to-one score row, by relation name (leads never imports scoring).
+            ("score__total", "score"),
         ),
     )
 

@@ -17,16 +17,23 @@ from leads.selectors import (
     leads_for_list,
 )
 from leads.services import CAPTURE_FIELDS, lead_capture, lead_change_stage, lead_update, stage_targets_for
+from scoring.selectors import companies_with_account_scores
 from smarketing.forms import add_service_errors
 from smarketing.roles import Action
 
 LEADS_PER_PAGE = 50
 
 
+def _leads_with_scores():
+    # The lead list and company page show each lead's score: scoring's one-to-one row, joined in the
+    # same query (views may read any app; the leads layer itself never imports scoring).
+    return leads_for_list().select_related("score")
+
+
 def lead_list(request: HttpRequest) -> HttpResponse:
     if not request.user.can(Action.LEAD_VIEW):
         raise PermissionDenied
-    lead_filter = LeadFilter(request.GET, queryset=leads_for_list())
+    lead_filter = LeadFilter(request.GET, queryset=_leads_with_scores())
     leads = lead_filter.qs if lead_filter.is_valid() else leads_for_list().none()
     page = Paginator(leads, LEADS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"filter": lead_filter, "page": page, "sort": request.GET.get("sort", "")}
@@ -110,13 +117,14 @@ def company_list(request: HttpRequest) -> HttpResponse:
     if not request.user.can(Action.LEAD_VIEW):
         raise PermissionDenied
     search = request.GET.get("q", "").strip()
-    page = Paginator(companies_for_list(search=search), LEADS_PER_PAGE).get_page(request.GET.get("page"))
+    companies = companies_with_account_scores(companies_for_list(search=search))
+    page = Paginator(companies, LEADS_PER_PAGE).get_page(request.GET.get("page"))
     template = "leads/company_list.html#company-table" if request.htmx else "leads/company_list.html"
     return render(request, template, {"page": page, "q": search})
 
 
 def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
     company = company_get_for_user(user=request.user, company_id=company_id)
-    leads = leads_for_list().filter(company=company).order_by("-last_activity_at", "-id")
+    leads = _leads_with_scores().filter(company=company).order_by("-last_activity_at", "-id")
     page = Paginator(leads, LEADS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "leads/company_detail.html", {"company": company, "page": page})

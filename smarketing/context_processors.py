@@ -13,13 +13,17 @@ def navigation(request: HttpRequest) -> dict:
         ("home", "Home", reverse("home"), True),
         ("leads", "Leads", reverse("leads:lead_list"), user.can(Action.LEAD_VIEW)),
         ("companies", "Companies", reverse("leads:company_list"), user.can(Action.LEAD_VIEW)),
+        ("qualification", "Qualification", reverse("scoring:overview"), user.can(Action.LEAD_VIEW)),
         ("admin", "Admin", reverse("admin:index"), user.is_staff),
     ]
     match = request.resolver_match
     url_name = match.url_name if match else ""
-    active = next((key for prefix, key in _SECTION_OF_URL if url_name.startswith(prefix)), "")
+    active = _SECTION_OF_APP.get(match.app_name if match else "") or next(
+        (key for prefix, key in _SECTION_OF_URL if url_name.startswith(prefix)), ""
+    )
     return {"nav_items": [(key, label, url) for key, label, url, shown in items if shown], "nav_active": active}
 
 
 # Which navigation section a page belongs to, by the prefix of its URL name.
 _SECTION_OF_URL = [("home", "home"), ("lead", "leads"), ("company", "companies")]
+_SECTION_OF_APP = {"scoring": "qualification"}

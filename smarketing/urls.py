@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/v1/", include("leads.api_urls")),
     path("health/", views.health, name="health"),
     path("", include("leads.urls")),
+    path("", include("scoring.urls")),
 ]
