@@ -539,6 +539,20 @@ def test_the_lead_list_answers_htmx_with_the_table_only(marketer, client_for, th
 
 
 @pytest.mark.django_db
+def test_what_a_lead_sent_is_shown_as_text_never_as_markup(marketer, client_for):
+    lead = LeadFactory(first_name="<script>alert(1)</script>", job_title='"><img src=x onerror=alert(2)>',
+                       source="<b>ads</b>")
+    client = client_for(marketer)
+
+    for url in (reverse("leads:lead_list"), reverse("leads:lead_detail", args=[lead.pk])):
+        html = client.get(url).content.decode()
+        assert "<script>alert(1)" not in html
+        assert "<img src=x" not in html
+        assert "<b>ads</b>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+@pytest.mark.django_db
 def test_the_lead_list_says_what_to_do_when_empty(marketer, client_for):
     html = client_for(marketer).get(reverse("leads:lead_list")).content.decode()
 
