@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import Activity, Company, Lead, StageChange
+from leads.models import Activity, Company, Lead, Reason, StageChange
 
 
 @admin.register(Company)
@@ -44,3 +44,10 @@ class StageChangeAdmin(admin.ModelAdmin):
     list_filter = ["to_stage"]
     raw_id_fields = ["lead", "changed_by"]
     show_full_result_count = False
+
+
+@admin.register(Reason)
+class ReasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "kind", "is_active", "position"]
+    list_filter = ["kind", "is_active"]
+    list_editable = ["is_active", "position"]

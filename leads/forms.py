@@ -48,9 +48,11 @@ class LeadForm(forms.ModelForm):
 
 class StageChangeForm(forms.Form):
     to = forms.ChoiceField(label="Move to", choices=[])
-    reason = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(max_length=200, required=False,
+                             widget=forms.TextInput(attrs={"list": "stage-reasons", "autocomplete": "off"}),
+                             help_text="Disqualified and lost take a reason from the list.")
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, targets: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = [(value, Stage(value).label) for value in targets]
+        self.fields["to"].choices = [("", "Choose a stage…"), *((value, Stage(value).label) for value in targets)]

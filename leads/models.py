@@ -99,6 +99,10 @@ class Lead(models.Model):
     # A capture of this e-mail while the lead already sat past `new`: flagged, never reset.
     duplicate_attempts = models.PositiveIntegerField(default=0)
     last_duplicate_attempt_at = models.DateTimeField(null=True, blank=True)
+    # sha256 of the last capture's normalised input: the same capture again (a retried API request, a
+    # re-run import, a nightly CRM sync of an unchanged record) is a replay and changes nothing.
+    # Nullable so that bulk loaders which do not know the column (COPY) leave it empty.
+    capture_fingerprint = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -139,6 +143,11 @@ class Activity(models.Model):
     url = models.CharField("URL or asset", max_length=2000, blank=True)
     properties = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The sender's own id for the event, when it has one (the API's `event_id`).
+    event_id = models.CharField(max_length=200, null=True, blank=True)
+    # sha256 of the event id, or of (type, occurred_at, url): the same event sent twice is kept once.
+    # NULL for rows loaded without one (bulk seeding), which the unique constraint lets through.
+    dedupe_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-occurred_at"]
@@ -149,9 +158,33 @@ class Activity(models.Model):
             # Scoring and rollups scan one type over a time window.
             models.Index(fields=["type", "occurred_at"], name="activity_type_time_idx"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "dedupe_key"], name="activity_lead_dedupe_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Reason(models.Model):
+    """An entry of an editable list of reasons: why a lead was disqualified, rejected by sales or lost."""
+
+    class Kind(models.TextChoices):
+        DISQUALIFICATION = "disqualification", "Disqualification"
+        REJECTION = "rejection", "Rejection by sales"
+        LOSS = "loss", "Loss"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    label = models.CharField(max_length=120)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["kind", "position", "label"]
+        constraints = [models.UniqueConstraint(Lower("label"), "kind", name="reason_label_unique_per_kind")]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class StageChange(models.Model):

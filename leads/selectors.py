@@ -5,7 +5,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from leads.models import Activity, Company, Lead, StageChange
+from leads.models import Activity, Company, Lead, Reason, StageChange
 from smarketing.models import User
 from smarketing.roles import Action
 
@@ -38,6 +38,11 @@ def lead_timeline(*, lead: Lead, page_number: int | str | None, per_page: int = 
 
 def lead_stage_history(*, lead: Lead) -> QuerySet[StageChange]:
     return StageChange.objects.filter(lead=lead).select_related("changed_by").order_by("-changed_at", "-id")
+
+
+def reasons_active(*, kinds: list[str] | None = None) -> QuerySet[Reason]:
+    reasons = Reason.objects.filter(is_active=True)
+    return reasons.filter(kind__in=kinds) if kinds else reasons
 
 
 def companies_for_list(*, search: str = "") -> QuerySet[Company]:

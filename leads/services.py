@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from leads.identity import email_domain, is_free_mail, normalise_domain, normalise_email
-from leads.models import Activity, Company, Lead, Stage, StageChange
+from leads.models import Activity, Company, Lead, Reason, Stage, StageChange
 from smarketing.models import User
 from smarketing.roles import Role
 
@@ -44,6 +44,21 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 
 # Leaving the funnel needs a reason, so marketing learns why.
 REASON_REQUIRED = frozenset({Stage.LOST, Stage.DISQUALIFIED, Stage.RECYCLED})
+# ...and for these, one from the agreed, editable list, so the reasons can be counted.
+REASON_LIST_OF = {Stage.DISQUALIFIED: Reason.Kind.DISQUALIFICATION, Stage.LOST: Reason.Kind.LOSS}
+
+
+def reason_from_list(*, to: str, reason: str) -> str:
+    """The listed reason (as spelled in the list) for a move that needs one; ValidationError if unlisted."""
+    kind = REASON_LIST_OF[to]
+    match = Reason.objects.filter(kind=kind, is_active=True, label__iexact=reason.strip()).first()
+    if match is None:
+        labels = ", ".join(Reason.objects.filter(kind=kind, is_active=True).values_list("label", flat=True))
+        raise ValidationError(
+            {"reason": f"Choose a {Reason.Kind(kind).label.lower()} reason from the list: {labels}."},
+            code="unlisted_reason",
+        )
+    return match.label
 
 # Fields a capture (form, import, API) may set; stage, owner and the timestamps are not among them.
 CAPTURE_FIELDS = (
@@ -94,6 +109,8 @@ def lead_change_stage(
     reason = reason.strip()
     if to in REASON_REQUIRED and not reason:
         raise ValidationError({"reason": f"Give a reason for moving the lead to {Stage(to).label}."}, code="required")
+    if to in REASON_LIST_OF:
+        reason = reason_from_list(to=to, reason=reason)
 
     now = at or timezone.now()
     change = StageChange.objects.create(

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from leads.filters import LeadFilter
 from leads.forms import LeadForm, StageChangeForm
+from leads.models import Reason
 from leads.selectors import (
     companies_for_list,
     company_get_for_user,
@@ -15,6 +16,7 @@ from leads.selectors import (
     lead_stage_history,
     lead_timeline,
     leads_for_list,
+    reasons_active,
 )
 from leads.services import CAPTURE_FIELDS, lead_capture, lead_change_stage, lead_update, stage_targets_for
 from scoring.selectors import companies_with_account_scores
@@ -53,6 +55,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
         "history": lead_stage_history(lead=lead),
         "can_edit": lead_can_edit(user=request.user, lead=lead),
         "stage_form": StageChangeForm(targets=targets) if targets else None,
+        "reasons": reasons_active(kinds=[Reason.Kind.DISQUALIFICATION, Reason.Kind.LOSS, Reason.Kind.REJECTION]),
     }
     return render(request, "leads/lead_detail.html", context)
 

@@ -38,7 +38,7 @@ class PersonaForm(forms.ModelForm):
 
 
 class FitRuleForm(forms.ModelForm):
-    field = forms.ChoiceField(choices=field_choices, help_text="Or a custom property: properties.<name>")
+    field = forms.ChoiceField(choices=field_choices)
     custom_property = forms.CharField(required=False, max_length=100, label="Custom property name",
                                       help_text="Only when the field is a custom property, e.g. budget.")
 
@@ -48,7 +48,7 @@ class FitRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [*field_choices(), ("properties.", "custom property…")]
+        self.fields["field"].choices = [("", "Choose a field…"), *field_choices(), ("properties.", "a custom property…")]
         if self.instance.pk and self.instance.field.startswith("properties."):
             self.initial["field"] = "properties."
             self.initial["custom_property"] = self.instance.field.removeprefix("properties.")

@@ -130,9 +130,9 @@ class WhatIf:
         return [
             (label, pair[0], pair[1], pair[1] - pair[0])
             for label, pair in (
-                ("Open leads meeting the MQL criteria", self.meets_mql),
-                ("…of which the next rescore moves to MQL (new, or recycled and active again)", self.becomes_mql),
-                ("SQL-ready: accepted leads (SAL) meeting the SQL criteria", self.sql_ready),
+                ("Meet the MQL criteria", self.meets_mql),
+                ("Become MQL at the next rescore", self.becomes_mql),
+                ("SQL-ready (accepted, meet SQL criteria)", self.sql_ready),
             )
         ]
 

@@ -79,14 +79,18 @@ def test_an_allowed_move_changes_the_stage_and_records_who_why_and_when(
     lead = make_lead(from_stage, owner=sales_rep)
     at = datetime(2024, 3, 4, 10, 30, tzinfo=UTC)
 
-    change = lead_change_stage(lead=lead, to=to_stage, actor=actor, reason="  budget frozen  ",
+    # Disqualified and lost take a reason from the agreed list (matched case-insensitively, stored as
+    # listed); any other move keeps the words given, trimmed.
+    given, stored = {"disqualified": ("  wrong PROFILE ", "Wrong profile"), "lost": (" price ", "Price")}.get(
+        to_stage, ("  budget frozen  ", "budget frozen"))
+    change = lead_change_stage(lead=lead, to=to_stage, actor=actor, reason=given,
                                note=" spoke on the phone ", at=at)
 
     assert StageChange.objects.filter(lead=lead).count() == 1
     change.refresh_from_db()
     assert (change.from_stage, change.to_stage) == (from_stage, to_stage)
     assert change.changed_by == actor
-    assert change.reason == "budget frozen"
+    assert change.reason == stored
     assert change.note == "spoke on the phone"
     assert change.changed_at == at
     lead.refresh_from_db()
@@ -293,3 +297,17 @@ def test_stage_targets_are_the_allowed_moves_in_funnel_order(stage, actor_name, 
     lead = make_lead(stage, owner=sales_rep)
 
     assert stage_targets_for(lead=lead, actor=actor_named(actor_name)) == targets
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("from_stage", "to_stage", "kind"), [("new", "disqualified", "Disqualification"),
+                                                              ("opportunity", "lost", "Loss")])
+def test_disqualifying_or_losing_needs_a_reason_from_the_list(from_stage, to_stage, kind, admin, sales_rep):
+    lead = make_lead(from_stage, owner=sales_rep)
+
+    with pytest.raises(ValidationError) as error:
+        lead_change_stage(lead=lead, to=to_stage, actor=admin, reason="the moon was full")
+
+    assert error.value.message_dict["reason"][0].startswith(f"Choose a {kind.lower()} reason from the list: ")
+    lead.refresh_from_db()
+    assert lead.stage == from_stage

@@ -25,7 +25,8 @@ def messages_of(response) -> list[str]:
 def options_of(html: str, select_name: str) -> list[str]:
     select = re.search(rf'<select name="{select_name}"[^>]*>(.*?)</select>', html, re.S)
     assert select, f"no <select name={select_name}> on the page"
-    return re.findall(r'<option value="([^"]*)"', select.group(1))
+    # The first option is the "Choose a stage…" prompt, not a move.
+    return [value for value in re.findall(r'<option value="([^"]*)"', select.group(1)) if value]
 
 
 @pytest.fixture
