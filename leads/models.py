@@ -102,7 +102,7 @@ class Lead(models.Model):
     # sha256 of the last capture's normalised input: the same capture again (a retried API request, a
     # re-run import, a nightly CRM sync of an unchanged record) is a replay and changes nothing.
     # Nullable so that bulk loaders which do not know the column (COPY) leave it empty.
-    capture_fingerprint = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    capture_fingerprint = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         ordering = ["-created_at"]
@@ -144,10 +144,10 @@ class Activity(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # The sender's own id for the event, when it has one (the API's `event_id`).
-    event_id = models.CharField(max_length=200, null=True, blank=True)
+    event_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL: no id sent
     # sha256 of the event id, or of (type, occurred_at, url): the same event sent twice is kept once.
     # NULL for rows loaded without one (bulk seeding), which the unique constraint lets through.
-    dedupe_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    dedupe_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         ordering = ["-occurred_at"]

@@ -129,9 +129,6 @@ def test_a_real_company_name_is_not_overwritten_by_another_spelling(marketer):
     assert Company.objects.get().name == "Initech Corporation"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: company_for_capture looks a business domain up with get_or_create "
-                                       "and never sees the domain-less company of the same name made earlier from "
-                                       "a free-mail lead, so the account exists twice (leads/services.py:142)")
 @pytest.mark.django_db
 def test_a_company_known_by_name_only_takes_the_domain_instead_of_a_second_company(marketer):
     john = lead_capture(email="john@gmail.com", fields={}, company_name="Acme GmbH", actor=marketer).lead
