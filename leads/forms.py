@@ -47,7 +47,8 @@ class LeadForm(forms.ModelForm):
 
 
 class StageChangeForm(forms.Form):
-    to = forms.ChoiceField(label="Move to", choices=[])
+    to = forms.ChoiceField(label="Move to", choices=[], error_messages={
+        "required": "Choose a stage this lead can move to.", "invalid_choice": "Choose a stage this lead can move to."})
     reason = forms.CharField(max_length=200, required=False,
                              widget=forms.TextInput(attrs={"list": "stage-reasons", "autocomplete": "off"}),
                              help_text="Disqualified and lost take a reason from the list.")

@@ -65,7 +65,9 @@ def lead_stage_change(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = lead_get_for_user(user=request.user, lead_id=lead_id, write=True)
     form = StageChangeForm(request.POST, targets=stage_targets_for(lead=lead, actor=request.user))
     if not form.is_valid():
-        messages.error(request, "Choose a stage this lead can move to.")
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields and name != "to" else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
         return redirect("leads:lead_detail", lead_id=lead.pk)
     try:
         change = lead_change_stage(lead=lead, to=form.cleaned_data["to"], actor=request.user,

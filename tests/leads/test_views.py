@@ -270,9 +270,6 @@ def test_a_move_without_its_required_reason_shows_the_reason_and_changes_nothing
     assert not StageChange.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: lead_stage_change reports every StageChangeForm error as 'Choose a "
-                                       "stage this lead can move to.', so a reason over 200 characters gets a "
-                                       "wrong message (leads/views.py:58)")
 @pytest.mark.django_db
 def test_a_reason_that_is_too_long_is_named_in_the_error(sales_rep, client_for):
     lead = LeadFactory(stage="sal", owner=sales_rep)
