@@ -53,9 +53,11 @@ ILLEGAL_PAIRS = [(f, t) for f in STAGES for t in STAGES if f != t and (f, t) not
 
 
 @pytest.fixture
-def actor_named(cast):
+def actor_named(request):
+    """actor_named("marketer") is that user from conftest's cast; only the one asked for is created."""
+
     def actor(name: str):
-        return SYSTEM if name == "system" else cast[name]
+        return SYSTEM if name == "system" else request.getfixturevalue(name)
 
     return actor
 

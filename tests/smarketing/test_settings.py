@@ -61,8 +61,7 @@ def test_with_nothing_set_the_app_runs_embedded_on_sqlite_in_the_var_dir(run, tm
     assert result.stdout.strip() == f"True|django.db.backends.sqlite3|{tmp_path / 'smarketing.sqlite3'}"
 
 
-@pytest.mark.parametrize(("raw", "debug"), [("TRUE", "True"), (" yes ", "True"), ("0", "False"), ("Off", "False"),
-                                            ("", "True")])
+@pytest.mark.parametrize(("raw", "debug"), [("TRUE", "True"), (" yes ", "True"), ("Off", "False"), ("", "True")])
 def test_django_debug_reads_the_usual_spellings(raw, debug, run):
     result = run(["-c", PRINT_SETTINGS], **{**PRODUCTION, "DJANGO_DEBUG": raw})
 
