@@ -5,6 +5,8 @@ Scoring versions and definition versions are agreements: a draft takes effect on
 manager and a sales manager have both signed it; the version it replaces is kept for history.
 """
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -215,7 +217,9 @@ class LeadScore(models.Model):
     grade = models.CharField(max_length=1, choices=Grade.choices)
     persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     conversions = models.PositiveIntegerField(default=0, help_text="Form submissions, all time.")
-    breakdown = models.JSONField(default=dict)
+    # The breakdown as JSON text ({"fit:3": 15, "eng:1": 8}), built by the scoring SQL: a text column,
+    # because turning a million breakdowns into jsonb costs more than all the scoring rules together.
+    breakdown_json = models.TextField(default="{}")
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -226,6 +230,11 @@ class LeadScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.total} ({self.grade})"
+
+    @property
+    def breakdown(self) -> dict[str, int]:
+        """Rule key → points, for the rules that gave this lead any; the values add up to the total."""
+        return {key: int(points) for key, points in json.loads(self.breakdown_json or "{}").items() if points}
 
 
 class DefinitionVersion(SignedVersion):

@@ -57,7 +57,7 @@ def lead_score_explained(*, lead: Lead) -> ExplainedScore | None:
     version = score.version
     fit_labels = {rule.key: rule.label for rule in version.fit_rules.all()}
     engagement_labels = {rule.key: rule.label for rule in version.engagement_rules.all()}
-    breakdown = {key: int(points) for key, points in (score.breakdown or {}).items() if points}
+    breakdown = score.breakdown
     fit_lines = sorted(((fit_labels.get(k, k), p) for k, p in breakdown.items() if k.startswith("fit:")),
                        key=lambda line: -abs(line[1]))
     engagement_lines = sorted(((engagement_labels.get(k, k), p) for k, p in breakdown.items()

@@ -291,7 +291,7 @@ def version_sign(*, version: ScoringVersion | DefinitionVersion, actor: User) ->
 
 # --- Rescoring ---------------------------------------------------------------------------------------
 
-_UPSERT_COLUMNS = ["version_id", "fit", "engagement", "total", "grade", "persona_id", "conversions", "breakdown",
+_UPSERT_COLUMNS = ["version_id", "fit", "engagement", "total", "grade", "persona_id", "conversions", "breakdown_json",
                    "computed_at"]
 
 
@@ -300,7 +300,7 @@ def _upsert_sql(select_sql: str) -> str:
     # "WHERE 1 = 1": SQLite needs a WHERE before ON CONFLICT to parse INSERT ... SELECT ... ON CONFLICT.
     return (
         f"INSERT INTO {SCORE} (lead_id, {', '.join(_UPSERT_COLUMNS)}) "
-        f"SELECT q.lead_id, %s, q.fit, q.engagement, q.total, q.grade, q.persona_id, q.conversions, q.breakdown, %s "
+        f"SELECT q.lead_id, %s, q.fit, q.engagement, q.total, q.grade, q.persona_id, q.conversions, q.breakdown_json, %s "
         f"FROM ({select_sql}) q WHERE 1 = 1 "
         f"ON CONFLICT (lead_id) DO UPDATE SET {updates}"
     )
