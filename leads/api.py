@@ -1,16 +1,47 @@
-"""The lead API (under /api/v1/): the same services and access rules as the pages."""
+"""The lead and activity API (under /api/v1/): the same services and access rules as the pages."""
 
 from django.core.paginator import Paginator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leads.filters import LeadFilter
-from leads.models import Lead, Seniority, Stage, StageChange
+from leads.models import ActivityType, Lead, Seniority, Stage, StageChange
 from leads.selectors import lead_get_for_user, leads_for_list
-from leads.services import lead_capture, lead_change_stage
+from leads.services import (
+    ActivityItem,
+    CaptureItem,
+    CaptureStatus,
+    activities_ingest,
+    lead_capture,
+    lead_change_stage,
+    lead_update,
+    leads_capture_bulk,
+)
 from smarketing.roles import Action
+
+# Items per bulk request: big enough that an integration needs few requests, small enough that one
+# request is one short transaction (1,000 leads ≈ 0.3 s, 5,000 activities ≈ 0.4 s on PostgreSQL).
+BULK_LEADS_MAX = 1000
+BULK_ACTIVITIES_MAX = 5000
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one shape of every 4xx (documentation only: smarketing.api.exception_handler writes it)."""
+
+    error = inline_serializer("ErrorBody", fields={
+        "status": serializers.IntegerField(),
+        "code": serializers.CharField(),
+        "message": serializers.CharField(),
+        "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+    })
+
+
+ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 429)}
 
 
 class LeadOutputSerializer(serializers.ModelSerializer):
@@ -26,6 +57,13 @@ class LeadOutputSerializer(serializers.ModelSerializer):
             "utm_term", "utm_content", "owner", "stage", "stage_entered_at", "created_at", "updated_at",
             "last_activity_at", "do_not_contact", "properties", "duplicate_attempts",
         ]
+
+
+class LeadCaptureOutputSerializer(LeadOutputSerializer):
+    duplicate_attempt = serializers.BooleanField(help_text="The lead was already past `new`: flagged, not reset.")
+
+    class Meta(LeadOutputSerializer.Meta):
+        fields = [*LeadOutputSerializer.Meta.fields, "duplicate_attempt"]
 
 
 class LeadCaptureSerializer(serializers.Serializer):
@@ -50,6 +88,40 @@ class LeadCaptureSerializer(serializers.Serializer):
     properties = serializers.DictField(required=False)
 
 
+class LeadBulkItemSerializer(LeadCaptureSerializer):
+    company_employees = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    company_industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    company_annual_revenue = serializers.DecimalField(max_digits=15, decimal_places=2, required=False,
+                                                      allow_null=True)
+
+
+def _capture_item(data: dict) -> CaptureItem:
+    data = dict(data)
+    company_fields = {name: data.pop(f"company_{name}") for name in ("employees", "industry", "annual_revenue")
+                      if f"company_{name}" in data}
+    return CaptureItem(
+        email=data.pop("email"), company_name=data.pop("company", ""), company_domain=data.pop("company_domain", ""),
+        properties=data.pop("properties", None), company_fields=company_fields, fields=data,
+    )
+
+
+class LeadUpdateSerializer(serializers.Serializer):
+    """What an integration may edit on a lead: its profile. Stage, owner and score have their own paths."""
+
+    email = serializers.CharField(max_length=320, required=False)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    seniority = serializers.ChoiceField(choices=Seniority.choices, required=False, allow_blank=True)
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, allow_blank=True,
+                                     error_messages={"invalid": "Use a two-letter country code, e.g. DE."})
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    source = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    campaign = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    do_not_contact = serializers.BooleanField(required=False)
+
+
 class StageChangeInputSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=Stage.choices)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -64,6 +136,33 @@ class StageChangeOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "lead", "from_stage", "to_stage", "changed_at", "changed_by", "reason", "note"]
 
 
+LEAD_FILTERS = [
+    OpenApiParameter("q", str, description="Search in name, e-mail and company."),
+    OpenApiParameter("stage", str, enum=Stage.values),
+    OpenApiParameter("owner", int, description="The owner's user id."),
+    OpenApiParameter("unassigned", bool),
+    OpenApiParameter("source", str), OpenApiParameter("campaign", str), OpenApiParameter("country", str),
+    OpenApiParameter("created_after", OpenApiTypes.DATE), OpenApiParameter("created_before", OpenApiTypes.DATE),
+    OpenApiParameter("sort", str, description="name, email, company, stage, source, created, activity; "
+                                              "a leading - sorts descending."),
+    OpenApiParameter("page", int),
+]
+
+
+def _ensure_can_create(request: Request) -> None:
+    if not request.user.can(Action.LEAD_CREATE):
+        raise PermissionDenied("Your role cannot create leads.")
+
+
+@extend_schema(methods=["GET"], operation_id="leads_list", parameters=LEAD_FILTERS, responses={
+    200: inline_serializer("LeadPage", fields={
+        "count": serializers.IntegerField(), "page": serializers.IntegerField(),
+        "pages": serializers.IntegerField(), "results": LeadOutputSerializer(many=True),
+    }), **ERRORS})
+@extend_schema(methods=["POST"], operation_id="leads_capture", request=LeadCaptureSerializer,
+               description="Creates a lead, or updates the one with this e-mail (201 created, 200 updated). "
+                           "Blank values never erase known ones; a lead past `new` is flagged, not reset.",
+               responses={200: LeadCaptureOutputSerializer, 201: LeadCaptureOutputSerializer, **ERRORS})
 @api_view(["GET", "POST"])
 def lead_collection(request: Request) -> Response:
     if request.method == "GET":
@@ -78,29 +177,40 @@ def lead_collection(request: Request) -> Response:
             "pages": page.paginator.num_pages,
             "results": LeadOutputSerializer(page.object_list, many=True).data,
         })
-    if not request.user.can(Action.LEAD_CREATE):
-        return Response({"error": {"status": 403, "code": "permission_denied",
-                                   "message": "Your role cannot create leads.", "fields": {}}}, status=403)
+    _ensure_can_create(request)
     serializer = LeadCaptureSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    data = dict(serializer.validated_data)
-    email = data.pop("email")
-    result = lead_capture(
-        email=email, company_name=data.pop("company", ""), company_domain=data.pop("company_domain", ""),
-        properties=data.pop("properties", None), fields={**data, "country": data.get("country", "").upper()},
-        actor=request.user,
-    )
+    item = _capture_item(serializer.validated_data)
+    result = lead_capture(email=item.email, fields=item.fields, company_name=item.company_name,
+                          company_domain=item.company_domain, properties=item.properties, actor=request.user)
     body = LeadOutputSerializer(result.lead).data
     body["duplicate_attempt"] = result.duplicate_attempt
     return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
-@api_view(["GET"])
+@extend_schema(methods=["GET"], operation_id="leads_retrieve", responses={200: LeadOutputSerializer, **ERRORS})
+@extend_schema(methods=["PATCH"], operation_id="leads_update", request=LeadUpdateSerializer,
+               description="Edits a lead's profile; a sales rep edits only their own leads.",
+               responses={200: LeadOutputSerializer, **ERRORS})
+@api_view(["GET", "PATCH"])
 def lead_item(request: Request, lead_id: int) -> Response:
-    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
-    return Response(LeadOutputSerializer(lead).data)
+    if request.method == "GET":
+        lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+        return Response(LeadOutputSerializer(lead).data)
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id, write=True)
+    serializer = LeadUpdateSerializer(data=request.data, partial=True)
+    serializer.is_valid(raise_exception=True)
+    changes = dict(serializer.validated_data)
+    company_name = changes.pop("company", None)
+    if "country" in changes:
+        changes["country"] = changes["country"].upper()
+    lead = lead_update(lead=lead, actor=request.user, changes=changes, company_name=company_name)
+    return Response(LeadOutputSerializer(lead_get_for_user(user=request.user, lead_id=lead.pk)).data)
 
 
+@extend_schema(operation_id="leads_change_stage", request=StageChangeInputSerializer,
+               description="Moves the lead by the lifecycle rules of the UI (who may make which move, reasons).",
+               responses={201: StageChangeOutputSerializer, **ERRORS})
 @api_view(["POST"])
 def lead_stage(request: Request, lead_id: int) -> Response:
     lead = lead_get_for_user(user=request.user, lead_id=lead_id, write=True)
@@ -108,3 +218,180 @@ def lead_stage(request: Request, lead_id: int) -> Response:
     serializer.is_valid(raise_exception=True)
     change = lead_change_stage(lead=lead, actor=request.user, **serializer.validated_data)
     return Response(StageChangeOutputSerializer(change).data, status=status.HTTP_201_CREATED)
+
+
+# --- Bulk ingest ------------------------------------------------------------------------------------------
+
+class LeadBulkInputSerializer(serializers.Serializer):
+    # Items are checked one by one in the view (each gets its own errors); here only the envelope.
+    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=BULK_LEADS_MAX,
+                                  help_text=f"Up to {BULK_LEADS_MAX} leads; each item as in POST /leads/.")
+
+
+# Documentation of the items (the view validates each with LeadBulkItemSerializer).
+class _LeadBulkDocSerializer(serializers.Serializer):
+    leads = LeadBulkItemSerializer(many=True, max_length=BULK_LEADS_MAX)
+
+
+class BulkItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's position in the request, from 0.")
+    status = serializers.ChoiceField(choices=CaptureStatus.choices)
+    id = serializers.IntegerField(allow_null=True, help_text="The lead's id.")
+    duplicate_attempt = serializers.BooleanField()
+    duplicate_of = serializers.IntegerField(allow_null=True, help_text="An earlier item with the same e-mail.")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class LeadBulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    results = BulkItemResultSerializer(many=True)
+
+
+def _tally(results: list[dict], statuses: list[str]) -> dict[str, int]:
+    counts = dict.fromkeys(statuses, 0)
+    for result in results:
+        counts[result["status"]] += 1
+    return counts
+
+
+def _field_errors(detail) -> dict[str, list[str]]:
+    return {field: [str(message) for message in (messages if isinstance(messages, list) else [messages])]
+            for field, messages in detail.items()}
+
+
+@extend_schema(
+    operation_id="leads_bulk_upsert", request=_LeadBulkDocSerializer,
+    description=(
+        f"Creates or updates up to {BULK_LEADS_MAX} leads by e-mail, by the same rules as POST /leads/. "
+        "The answer lists each item's outcome in order: `created`, `updated`, `unchanged` (the same data as "
+        "the lead's last capture: a replayed request changes nothing) or `error` with its field errors. "
+        "Valid items are kept even when others fail."
+    ),
+    responses={200: LeadBulkResultSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def lead_bulk(request: Request) -> Response:
+    _ensure_can_create(request)
+    envelope = LeadBulkInputSerializer(data=request.data)
+    envelope.is_valid(raise_exception=True)
+    raw_items = envelope.validated_data["leads"]
+    # One serializer checks every item: building one per item would copy its fields a thousand times.
+    checker = LeadBulkItemSerializer()
+    items: list[CaptureItem] = []
+    positions: list[int] = []
+    results: list[dict] = [{}] * len(raw_items)
+    for index, raw in enumerate(raw_items):
+        try:
+            data = checker.run_validation(raw)
+        except serializers.ValidationError as exc:
+            results[index] = {"index": index, "status": CaptureStatus.ERROR.value, "id": None,
+                              "duplicate_attempt": False, "duplicate_of": None, "errors": _field_errors(exc.detail)}
+            continue
+        unknown = set(raw) - set(checker.fields)
+        if unknown:
+            results[index] = {"index": index, "status": CaptureStatus.ERROR.value, "id": None,
+                              "duplicate_attempt": False, "duplicate_of": None,
+                              "errors": {name: ["This field is not part of a lead."] for name in sorted(unknown)}}
+            continue
+        items.append(_capture_item(data))
+        positions.append(index)
+    outcomes = leads_capture_bulk(items=items, actor=request.user) if items else []
+    for index, outcome in zip(positions, outcomes, strict=True):
+        results[index] = {
+            "index": index, "status": outcome.status.value if hasattr(outcome.status, "value") else outcome.status,
+            "id": outcome.lead_id, "duplicate_attempt": outcome.duplicate_attempt,
+            "duplicate_of": positions[outcome.duplicate_of] if outcome.duplicate_of is not None else None,
+            "errors": outcome.errors,
+        }
+    counts = _tally(results, ["created", "updated", "unchanged", "skipped", "error"])
+    return Response({"created": counts["created"], "updated": counts["updated"], "unchanged": counts["unchanged"],
+                     "errors": counts["error"], "results": results})
+
+
+class ActivityItemSerializer(serializers.Serializer):
+    lead_id = serializers.IntegerField(required=False, allow_null=True, help_text="The lead, by id…")
+    lead_email = serializers.CharField(max_length=320, required=False, allow_blank=True,
+                                       help_text="…or by e-mail.")
+    type = serializers.ChoiceField(choices=ActivityType.choices)
+    occurred_at = serializers.DateTimeField(help_text="With a time zone, e.g. 2025-03-01T09:30:00Z.")
+    url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    properties = serializers.DictField(required=False)
+    event_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                     help_text="Your id for the event: the same id twice is kept once.")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("lead_id") is None and not attrs.get("lead_email"):
+            raise serializers.ValidationError({"lead_email": ["Name the lead by lead_id or lead_email."]})
+        return attrs
+
+
+class ActivityBulkInputSerializer(serializers.Serializer):
+    activities = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=BULK_ACTIVITIES_MAX)
+    create_unknown_leads = serializers.BooleanField(
+        default=False, help_text="Create a lead for an e-mail no lead has (else that item is an error).")
+
+
+class _ActivityBulkDocSerializer(serializers.Serializer):
+    activities = ActivityItemSerializer(many=True, max_length=BULK_ACTIVITIES_MAX)
+    create_unknown_leads = serializers.BooleanField(default=False)
+
+
+class ActivityItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "error"])
+    id = serializers.IntegerField(allow_null=True, help_text="The activity's id (the stored one for a duplicate).")
+    lead_id = serializers.IntegerField(allow_null=True)
+    lead_created = serializers.BooleanField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ActivityBulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    results = ActivityItemResultSerializer(many=True)
+
+
+@extend_schema(
+    operation_id="activities_bulk_ingest", request=_ActivityBulkDocSerializer,
+    description=(
+        f"Records up to {BULK_ACTIVITIES_MAX} activities, each naming its lead by `lead_id` or `lead_email`. "
+        "The same event twice (same `event_id`, or same lead, type, time and URL) is kept once and answered "
+        "`duplicate`; an unknown e-mail is created as a lead with `create_unknown_leads`, else an `error`."
+    ),
+    responses={200: ActivityBulkResultSerializer, **ERRORS},
+)
+@api_view(["POST"])
+def activity_bulk(request: Request) -> Response:
+    _ensure_can_create(request)
+    envelope = ActivityBulkInputSerializer(data=request.data)
+    envelope.is_valid(raise_exception=True)
+    raw_items = envelope.validated_data["activities"]
+    checker = ActivityItemSerializer()
+    items: list[ActivityItem] = []
+    positions: list[int] = []
+    results: list[dict] = [{}] * len(raw_items)
+    for index, raw in enumerate(raw_items):
+        try:
+            data = checker.run_validation(raw)
+        except serializers.ValidationError as exc:
+            results[index] = {"index": index, "status": "error", "id": None, "lead_id": None, "lead_created": False,
+                              "errors": _field_errors(exc.detail)}
+            continue
+        items.append(ActivityItem(
+            type=data["type"], occurred_at=data["occurred_at"], lead_id=data.get("lead_id"),
+            lead_email=data.get("lead_email", ""), url=data["url"], properties=data.get("properties"),
+            event_id=data["event_id"],
+        ))
+        positions.append(index)
+    outcomes = activities_ingest(items=items, actor=request.user,
+                                 create_unknown_leads=envelope.validated_data["create_unknown_leads"]) if items else []
+    for index, outcome in zip(positions, outcomes, strict=True):
+        results[index] = {"index": index, "status": str(outcome.status), "id": outcome.activity_id,
+                          "lead_id": outcome.lead_id, "lead_created": outcome.lead_created, "errors": outcome.errors}
+    counts = _tally(results, ["created", "duplicate", "error"])
+    return Response({"created": counts["created"], "duplicates": counts["duplicate"], "errors": counts["error"],
+                     "results": results})

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from leads.identity import email_domain, is_free_mail, normalise_domain, normalise_email
 from leads.models import Activity, ActivityType, Company, Lead, Reason, Seniority, Stage, StageChange
-from smarketing.models import User
+from smarketing.models import User, WebhookEvent
 from smarketing.roles import Role
+from smarketing.selectors import webhook_wanted
+from smarketing.services import webhooks_emit
 
 # Who may make each move. SYSTEM stands for the application itself (qualification, SLA recycling).
 SYSTEM = "system"
@@ -122,6 +124,8 @@ def lead_change_stage(
         note=note.strip(),
     )
     Lead.objects.filter(pk=lead.pk).update(stage=to, stage_entered_at=now, updated_at=now)
+    if to in WEBHOOK_EVENT_OF_STAGE:
+        _emit_stage_webhooks(to=to, changes=[change])
     return change
 
 
@@ -152,7 +156,37 @@ def leads_move_by_system(*, lead_ids: list[int], to: str, reason: str, at: datet
     )
     moved = [pk for pk, _ in rows]
     Lead.objects.filter(pk__in=moved).update(stage=to, stage_entered_at=now, updated_at=now)
+    if to in WEBHOOK_EVENT_OF_STAGE:
+        _emit_stage_webhooks(to=to, changes=[
+            StageChange(lead_id=pk, from_stage=stage, to_stage=to, changed_at=now, reason=reason) for pk, stage in rows
+        ])
     return moved
+
+
+# Stage moves that integrations hear about through outgoing webhooks.
+WEBHOOK_EVENT_OF_STAGE = {Stage.MQL: WebhookEvent.LEAD_MQL, Stage.WON: WebhookEvent.LEAD_WON}
+
+
+def _emit_stage_webhooks(*, to: str, changes: list[StageChange]) -> None:
+    """Records a webhook delivery per moved lead, sent after commit; nothing at all when no endpoint listens."""
+    event = WEBHOOK_EVENT_OF_STAGE[to]
+    if not webhook_wanted(event=event):
+        return
+    leads = Lead.objects.select_related("company", "owner").in_bulk([change.lead_id for change in changes])
+    webhooks_emit(event=event, payloads=[{
+        "lead": {
+            "id": lead.pk, "email": lead.email, "first_name": lead.first_name, "last_name": lead.last_name,
+            "job_title": lead.job_title, "country": lead.country,
+            "company": lead.company.name if lead.company else None,
+            "company_domain": lead.company.domain if lead.company else None,
+            "source": lead.source, "campaign": lead.campaign, "stage": lead.stage,
+            "owner": lead.owner.email if lead.owner else None,
+        },
+        "stage_change": {
+            "from_stage": change.from_stage, "to_stage": change.to_stage, "changed_at": change.changed_at,
+            "changed_by": change.changed_by.email if change.changed_by_id else None, "reason": change.reason,
+        },
+    } for change in changes if (lead := leads.get(change.lead_id)) is not None])
 
 
 # --- Capture: one lead or a thousand, by one path ---------------------------------------------------

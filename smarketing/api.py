@@ -50,3 +50,4 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response.status_code == status.HTTP_400_BAD_REQUEST and not message:
         response.data["error"]["message"] = "The request is invalid."
     return response
+

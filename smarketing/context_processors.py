@@ -14,6 +14,7 @@ def navigation(request: HttpRequest) -> dict:
         ("leads", "Leads", reverse("leads:lead_list"), user.can(Action.LEAD_VIEW)),
         ("companies", "Companies", reverse("leads:company_list"), user.can(Action.LEAD_VIEW)),
         ("qualification", "Qualification", reverse("scoring:overview"), user.can(Action.LEAD_VIEW)),
+        ("integrations", "Integrations", reverse("api_token_list"), user.can(Action.USERS_MANAGE)),
         ("admin", "Admin", reverse("admin:index"), user.is_staff),
     ]
     match = request.resolver_match
@@ -25,5 +26,6 @@ def navigation(request: HttpRequest) -> dict:
 
 
 # Which navigation section a page belongs to, by the prefix of its URL name.
-_SECTION_OF_URL = [("home", "home"), ("lead", "leads"), ("company", "companies")]
+_SECTION_OF_URL = [("home", "home"), ("lead", "leads"), ("company", "companies"), ("api_token", "integrations"),
+                   ("webhook", "integrations")]
 _SECTION_OF_APP = {"scoring": "qualification"}

@@ -101,3 +101,100 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor}: {self.summary}"
+
+class ApiToken(models.Model):
+    """A key an integration sends as `Authorization: Bearer <token>`. It acts as its user, with its scope.
+
+    Only the sha256 of the key is stored: the key itself is shown once, when an admin creates it.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. “Website forms” or “HubSpot sync”.")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens",
+                             help_text="The token acts as this user, with this user's role.")
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
+    # The first characters of the key, so people can tell their tokens apart without the key itself.
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class WebhookEvent(models.TextChoices):
+    """What an outgoing webhook may be told about. Each app emits its own with smarketing.services.webhook_emit."""
+
+    LEAD_MQL = "lead.mql", "Lead became MQL"
+    HANDOFF_MADE = "handoff.made", "Handoff made"
+    HANDOFF_REJECTED = "handoff.rejected", "Handoff rejected"
+    SLA_BREACH = "sla.breach", "SLA breach"
+    LEAD_WON = "lead.won", "Lead won"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL an admin registered to receive some events, signed with its secret."""
+
+    url = models.URLField("URL", max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list, help_text="The WebhookEvent values this endpoint receives.")
+    # Kept in clear: it signs every delivery, and the receiver's admin needs to read it to verify them.
+    secret = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["url", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one endpoint, with what happened on each attempt."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    # The body's "id": receivers dedupe on it, since a delivery may arrive more than once.
+    event_id = models.UUIDField(editable=False)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next attempt is due; while one runs, a lease that keeps a second worker from sending too.
+    next_attempt_at = models.DateTimeField()
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            # The sweep that sends what a lost message left behind.
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due_idx"),
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_filters",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "smarketing",
     "leads",
     "scoring",
@@ -190,6 +192,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Decay moves every score a little each day.
     "rescore-full-nightly": {"task": "scoring.tasks.rescore_full_task", "schedule": crontab(hour=2, minute=0),
                              "kwargs": {"reason": "nightly decay"}},
+    # Level-triggered: webhook deliveries whose message was lost (broker down, worker killed) go out again.
+    "webhooks-retry-overdue": {"task": "smarketing.tasks.retry_overdue_webhooks_task", "schedule": 60.0},
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -235,12 +239,51 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Smarketing <smarketing@localhost>")
 
 # --- REST framework -----------------------------------------------------------------------------
+# Integrations send `Authorization: Bearer <API token>`; the browser's own pages use the session.
+API_TOKEN_THROTTLE_RATE = os.environ.get("API_TOKEN_THROTTLE_RATE", "600/min").strip()
+try:
+    _count, _period = API_TOKEN_THROTTLE_RATE.split("/")
+    if int(_count) <= 0 or _period[:1] not in {"s", "m", "h", "d"}:
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(
+        f"API_TOKEN_THROTTLE_RATE={API_TOKEN_THROTTLE_RATE!r} is not a rate like 600/min or 20/s."
+    ) from None
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "smarketing.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "smarketing.api_auth.TokenScopePermission",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["smarketing.api_auth.ApiTokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_token": API_TOKEN_THROTTLE_RATE},
     "EXCEPTION_HANDLER": "smarketing.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI schema at /api/v1/schema/ and its docs page; Swagger UI comes from the sidecar package,
+# served by our own static files (no CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Smarketing API",
+    "DESCRIPTION": (
+        "Leads, activities and their stages, for integrations. Authenticate with "
+        "`Authorization: Bearer <API token>` (an admin creates tokens under Settings → API tokens). "
+        "Every 4xx answers `{\"error\": {\"status\", \"code\", \"message\", \"fields\"}}`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set that several serializers share.
+    "ENUM_NAME_OVERRIDES": {"StageEnum": "leads.models.Stage", "SeniorityEnum": "leads.models.Seniority",
+                            "ActivityTypeEnum": "leads.models.ActivityType"},
 }
 
 # --- Security (production) ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dashboards import views as dashboard_views
 from smarketing import views
@@ -13,6 +14,15 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("leads.api_urls")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("settings/tokens/", views.api_token_list, name="api_token_list"),
+    path("settings/tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
+    path("settings/webhooks/", views.webhook_list, name="webhook_list"),
+    path("settings/webhooks/<int:endpoint_id>/", views.webhook_detail, name="webhook_detail"),
+    path("settings/webhooks/<int:endpoint_id>/delete/", views.webhook_delete, name="webhook_delete"),
+    path("settings/webhooks/deliveries/<int:delivery_id>/retry/", views.webhook_delivery_retry_view,
+         name="webhook_delivery_retry"),
     path("health/", views.health, name="health"),
     path("", include("leads.urls")),
     path("", include("scoring.urls")),

@@ -80,3 +80,13 @@ class StageChangeFactory(factory.django.DjangoModelFactory):
     changed_at = factory.LazyFunction(timezone.now)
     changed_by = None
     reason = "fit and engagement over threshold"
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "smarketing.WebhookEndpoint"
+
+    url = factory.Sequence(lambda n: f"https://hooks.example.test/{n}")
+    events = factory.LazyFunction(lambda: ["lead.mql", "lead.won"])
+    secret = factory.Sequence(lambda n: f"whsec-{n:04d}" + "0" * 52)
+    is_active = True
