@@ -4,8 +4,8 @@
 seeded by (seed, what is being drawn, chunk of leads), never from a shared one, so:
 
 - the same seed gives the same rows however many processes generate them;
-- a chunk can be regenerated for another table (a lead's skeleton is drawn again for its stage changes and
-  activities), so nothing of the size of the whole data set is ever held in memory.
+- any worker can generate any chunk whole (its leads, their stage history, their activities) on its own,
+  and nothing the size of the whole data set is ever held in memory.
 
 Rows are lines in PostgreSQL's COPY text format (tab-separated, \\N for NULL). PostgreSQL reads them with
 COPY; SQLite gets the same lines split into parameters. No value generated here contains a tab, a newline
@@ -44,14 +44,14 @@ DEFAULT_SEED = 42
 WINDOW_DAYS = 90
 DAY = 86_400
 
-# One task of the generator: 5,000 leads are ~2 MB of lead rows or ~4 MB of activity rows at 10 a lead,
-# ~50 ms of Python. Small enough to keep memory flat and the progress line moving, big enough that the
-# per-task cost (pickling the plan, a pipe round trip) is noise.
+# One task of the generator: 5,000 leads with ~15,000 stage changes and, at 10 a lead, 50,000 activities:
+# ~8 MB of COPY input and ~0.35 s of Python. Small enough to keep memory flat and the progress line moving,
+# big enough that the per-task cost (pickling the plan, a pipe round trip, three COPY statements) is noise.
 LEAD_CHUNK = 5_000
-# Companies are cheap rows; 20,000 a task (~1.5 MB) for the same reasons.
+# Companies are short rows: 20,000 (~1.5 MB) a piece of the COPY stream.
 COMPANY_CHUNK = 20_000
-# Chunks generated ahead of the one PostgreSQL is reading: ~4-5 MB each, so ~40 MB in flight at most. More
-# buys nothing once both cores are busy; fewer lets a slow chunk stall the COPY.
+# Chunks generated ahead of the one PostgreSQL is reading, ~8 MB each: ~64 MB in flight at most. More buys
+# nothing once both cores are busy; fewer lets one slow chunk leave PostgreSQL waiting.
 CHUNKS_IN_FLIGHT = 8
 # Below this many leads the worker processes cost more to start than they save.
 PARALLEL_MIN_LEADS = 20_000
@@ -777,7 +777,9 @@ def _lead_skeletons(plan: DemoPlan, chunk: int) -> list[_Skeleton]:
 
         reps = _REPS_BY_COUNTRY.get(_COUNTRIES[country][0], _REP_IDS)
         rep = reps[int(rnd() * len(reps))]
-        handed_off = engaged and (len(journey) > 2 and journey[2][0] == SAL or rnd() < 0.6)
+        # Marketing handed the MQL to the rep: always when the rep accepted it, often when still pending.
+        reached_mql = engaged and journey[1][0] == MQL
+        handed_off = reached_mql and ((len(journey) > 2 and journey[2][0] == SAL) or rnd() < 0.6)
         if previous in _WORKED_BY_SALES:
             owner = rep
         elif previous == MQL:
@@ -1013,7 +1015,7 @@ def _activity_rows(plan: DemoPlan, chunk: int, skeletons: list[_Skeleton]) -> li
     first_day, days, times = _clock(plan.anchor, plan.postgresql)
     mask = ACTIVITY_POOL_SIZE - 1
     rows: list[str] = []
-    append, extend = rows.append, rows.extend
+    append = rows.append
     for lead in skeletons:
         count = lead.activities
         if not count:
@@ -1034,7 +1036,6 @@ def _activity_rows(plan: DemoPlan, chunk: int, skeletons: list[_Skeleton]) -> li
             day, second = divmod(start + ((draw >> 10) * spread >> 40), DAY)
             at = days[day] + times[second]
             append(f"{lead_id}\t{pool[draw & mask]}\t{at}\t{at}")
-    del extend
     return rows
 
 
@@ -1224,10 +1225,8 @@ def unique_email(email: str, lead_id: int, seen: set[str]) -> str:
 
 def _delete_demo_tables() -> None:
     """Empties the demo's tables, and whatever refers to them, through the ORM's cascades (SQLite)."""
-    for model in (Activity, StageChange):
-        model.objects.all()._raw_delete(model.objects.db)  # nothing cascades from these: one DELETE each
-    for model in (Lead, Company, User, Team):
-        model.objects.all().delete()
+    for model in (Activity, StageChange, Lead, Company, User, Team):
+        model.objects.all().delete()  # one plain DELETE where nothing cascades, the ORM's cascade otherwise
     # Fresh ids, so that two runs with one seed give the same rows.
     tables = [model._meta.db_table for model in (Activity, StageChange, Lead, Company, User, Team)]
     with connection.cursor() as cursor:
