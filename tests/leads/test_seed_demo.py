@@ -8,10 +8,11 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, Max
 from freezegun import freeze_time
 
-from leads.demo import DEMO_PASSWORD, unique_email
+from leads.demo import DEMO_PASSWORD, demo_seed, unique_email
 from leads.identity import FREE_MAIL_DOMAINS
 from leads.models import Activity, ActivityType, Company, Lead, Reason, Stage, StageChange
 from leads.services import REASON_LIST_OF, REASON_REQUIRED, SYSTEM, TRANSITIONS
@@ -189,6 +190,17 @@ def test_the_same_seed_gives_the_same_data():
         assert digest() == first
         seed(seed=4, reset=True)
         assert digest() != first
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="worker processes generate only for PostgreSQL")
+def test_worker_processes_generate_the_same_data_as_one_process(monkeypatch):
+    monkeypatch.setattr("leads.demo.LEAD_CHUNK", 40)  # eight chunks for the two workers to share
+    with freeze_time(TODAY):
+        demo_seed(leads=LEADS, activities=ACTIVITIES, seed=5, workers=0)
+        alone = digest()
+        demo_seed(leads=LEADS, activities=ACTIVITIES, seed=5, workers=2, reset=True)
+        assert digest() == alone
 
 
 @pytest.mark.django_db
