@@ -6,6 +6,15 @@ import factory
 from django.utils import timezone
 
 from leads.models import Activity, ActivityType, Company, Lead, Stage, StageChange
+from scoring.models import (
+    Criteria,
+    DefinitionVersion,
+    EngagementRule,
+    FitRule,
+    Persona,
+    ScoringVersion,
+    VersionStatus,
+)
 from smarketing.models import Team, User
 from smarketing.roles import Function, Role
 
@@ -90,3 +99,74 @@ class WebhookEndpointFactory(factory.django.DjangoModelFactory):
     events = factory.LazyFunction(lambda: ["lead.mql", "lead.won"])
     secret = factory.Sequence(lambda n: f"whsec-{n:04d}" + "0" * 52)
     is_active = True
+
+
+# --- Qualification (scoring app) --------------------------------------------------------------------
+
+
+class PersonaFactory(factory.django.DjangoModelFactory):
+    """A persona that sets one criterion (a title keyword), so it matches someone."""
+
+    class Meta:
+        model = Persona
+
+    name = factory.Sequence(lambda n: f"Persona {n}")
+    title_keywords = factory.LazyFunction(lambda: ["engineer"])
+
+
+class ScoringVersionFactory(factory.django.DjangoModelFactory):
+    """A draft scoring version with no rules; pass status=VersionStatus.ACTIVE for one in force."""
+
+    class Meta:
+        model = ScoringVersion
+
+    number = factory.Sequence(lambda n: n + 1)
+    status = VersionStatus.DRAFT
+
+
+class FitRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FitRule
+
+    version = factory.SubFactory(ScoringVersionFactory)
+    label = factory.Sequence(lambda n: f"Fit rule {n}")
+    field = "job_title"
+    operator = "contains"
+    value = "engineer"
+    points = 10
+
+
+class EngagementRuleFactory(factory.django.DjangoModelFactory):
+    """Points per page view, no cap, no decay (tests that check decay set half_life_days)."""
+
+    class Meta:
+        model = EngagementRule
+
+    version = factory.SubFactory(ScoringVersionFactory)
+    label = factory.Sequence(lambda n: f"Engagement rule {n}")
+    activity_type = ActivityType.PAGE_VIEW
+    points = 1
+    half_life_days = None
+
+
+class DefinitionVersionFactory(factory.django.DjangoModelFactory):
+    """A draft definition version without criteria; pass status=VersionStatus.ACTIVE for one in force."""
+
+    class Meta:
+        model = DefinitionVersion
+
+    number = factory.Sequence(lambda n: n + 1)
+    status = VersionStatus.DRAFT
+
+
+class CriteriaFactory(factory.django.DjangoModelFactory):
+    """MQL criteria that every lead meets unless a test sets a threshold or an exclusion."""
+
+    class Meta:
+        model = Criteria
+
+    version = factory.SubFactory(DefinitionVersionFactory)
+    kind = Criteria.Kind.MQL
+    min_conversions = 0
+    exclude_free_mail = False
+    exclude_do_not_contact = False
