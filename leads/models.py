@@ -210,3 +210,133 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_stage or '∅'} → {self.to_stage}"
+
+class Objection(models.Model):
+    """A reason a prospect gave for not buying (yet), from an editable list that reps may add to."""
+
+    label = models.CharField(max_length=120)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["label"]
+        # "Too expensive" and "too expensive " are one objection, or the ranking splits its count.
+        constraints = [models.UniqueConstraint(Lower("label"), name="objection_label_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ObjectionAnswer(models.Model):
+    """A piece of content that answers an objection (a case study, an ROI calculator, a security page)."""
+
+    objection = models.ForeignKey(Objection, on_delete=models.CASCADE, related_name="answers")
+    title = models.CharField(max_length=200)
+    url = models.URLField("URL", max_length=500)
+    note = models.CharField(max_length=500, blank=True, help_text="When and how to use it, in a sentence.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["objection", "title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AttemptChannel(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "E-mail"
+    LINKEDIN = "linkedin", "LinkedIn"
+    MEETING = "meeting", "Meeting"
+    OTHER = "other", "Other"
+
+
+class AttemptOutcome(models.TextChoices):
+    NO_ANSWER = "no_answer", "No answer"
+    VOICEMAIL = "voicemail", "Voicemail"
+    CONNECTED = "connected", "Connected"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+    NOT_INTERESTED = "not_interested", "Not interested"
+    WRONG_CONTACT = "wrong_contact", "Wrong contact"
+
+
+class ContactAttempt(models.Model):
+    """One sales touch on a lead: how, what came of it, when. Logged by the rep, never in the future."""
+
+    Channel = AttemptChannel
+    Outcome = AttemptOutcome
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="contact_attempts")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contact_attempts")
+    channel = models.CharField(max_length=20, choices=AttemptChannel.choices)
+    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
+    notes = models.TextField(blank=True)
+    occurred_at = models.DateTimeField()
+    objection = models.ForeignKey(Objection, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="contact_attempts")
+    # The form's one-time key: a double click or a resubmitted form sends the same key, and the second
+    # insert finds the first instead of logging the attempt twice.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="attempt_lead_time_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel__in=AttemptChannel.values), name="attempt_channel_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=AttemptOutcome.values), name="attempt_outcome_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.get_outcome_display()}"
+
+
+class FeedbackKind(models.TextChoices):
+    REJECTION = "rejection", "Rejected"
+    LOSS = "loss", "Lost"
+    DISQUALIFICATION = "disqualification", "Disqualified"
+    RECYCLING = "recycling", "Sent back to nurture"
+    WIN = "win", "Won"
+    GENERAL = "general", "Feedback"
+
+
+class Feedback(models.Model):
+    """Sales' verdict on a lead: quality 1–5, why, in words. Required on rejecting or losing a lead."""
+
+    Kind = FeedbackKind
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="feedback")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="feedback_given")
+    kind = models.CharField(max_length=20, choices=FeedbackKind.choices, default=FeedbackKind.GENERAL)
+    quality = models.PositiveSmallIntegerField(help_text="How good the lead was, 1 (poor) to 5 (excellent).")
+    reason = models.ForeignKey(Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="feedback")
+    text = models.TextField(blank=True)
+    objection = models.ForeignKey(Objection, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="feedback")
+    created_at = models.DateTimeField(default=timezone.now)
+    # When someone in marketing marked it read in the feedback inbox.
+    read_at = models.DateTimeField(null=True, blank=True)
+    read_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "feedback"
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="feedback_lead_time_idx"),
+            models.Index(fields=["-created_at"], name="feedback_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quality__gte=1) & Q(quality__lte=5), name="feedback_quality_1_to_5"),
+            models.CheckConstraint(condition=Q(kind__in=FeedbackKind.values), name="feedback_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.quality}/5"

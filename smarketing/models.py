@@ -198,3 +198,40 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint}"
+
+class Notification(models.Model):
+    """A message to one person, shown under the bell and, when wanted, sent by e-mail after commit."""
+
+    class Kind(models.TextChoices):
+        HANDOFF_NEW = "handoff_new", "A lead was handed to you"
+        HANDOFF_REJECTED = "handoff_rejected", "A lead you handed off was rejected"
+        HANDOFF_WON = "handoff_won", "A lead you handed off was won"
+        FEEDBACK = "feedback", "Feedback on a lead you handed off"
+        HANDOFF_REASSIGNED = "handoff_reassigned", "A lead was reassigned"
+        OTHER = "other", "Other"
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField("link", max_length=500, blank=True, help_text="A path in the app, e.g. /leads/42/.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # The e-mail copy: wanted, sent, or still being retried (the sweep resends what a lost message left).
+    email_wanted = models.BooleanField(default=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_idx"),
+            # The bell's unread count on every page: only the unread rows are in this index.
+            models.Index(fields=["recipient"], condition=models.Q(read_at=None), name="notification_unread_idx"),
+            models.Index(fields=["created_at"], condition=models.Q(email_wanted=True, email_sent_at=None),
+                         name="notification_email_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -45,6 +45,11 @@ class Action(models.TextChoices):
     AGREEMENT_SIGN = "agreement.sign", "Sign definitions and SLA versions for their team"
     ROUTING_CONFIGURE = "routing.configure", "Configure routing and reassign leads"
     QUEUE_WORK = "queue.work", "Work a queue of handed-off leads"
+    HANDOFF_CREATE = "handoff.create", "Hand MQLs to sales reps, by hand or by routing"
+    HANDOFF_WORK = "handoff.work", "Accept, reject and work handed-off leads, log attempts, give feedback"
+    QUEUE_VIEW_TEAM = "queue.view_team", "See every rep's queue"
+    FEEDBACK_INBOX = "feedback.inbox", "Read sales feedback on leads"
+    CONTENT_EDIT = "content.edit", "Keep the objections list and the content that answers them"
     USERS_MANAGE = "users.manage", "Manage users, tokens and integrations"
 
 
@@ -59,6 +64,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Action.AGREEMENT_SIGN: MANAGERS,
     Action.ROUTING_CONFIGURE: frozenset({*MANAGERS, Role.ADMIN}),
     Action.QUEUE_WORK: frozenset({Role.SALES_REP, Role.SALES_MANAGER}),
+    Action.HANDOFF_CREATE: frozenset({Role.MARKETER, *MANAGERS, Role.ADMIN}),
+    # Object-level on top: a rep works only the handoffs made to them; a sales manager works any, for a rep.
+    Action.HANDOFF_WORK: frozenset({Role.SALES_REP, Role.SALES_MANAGER}),
+    Action.QUEUE_VIEW_TEAM: frozenset({Role.SALES_MANAGER, Role.ADMIN}),
+    Action.FEEDBACK_INBOX: frozenset({Role.MARKETER, *MANAGERS, Role.ADMIN}),
+    Action.CONTENT_EDIT: frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.ADMIN}),
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
 }
 
