@@ -1,5 +1,7 @@
 """The lead and activity API (under /api/v1/): the same services and access rules as the pages."""
 
+from datetime import datetime
+
 from django.core.paginator import Paginator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -257,9 +259,84 @@ def _tally(results: list[dict], statuses: list[str]) -> dict[str, int]:
     return counts
 
 
-def _field_errors(detail) -> dict[str, list[str]]:
-    return {field: [str(message) for message in (messages if isinstance(messages, list) else [messages])]
-            for field, messages in detail.items()}
+# --- Shape checks for bulk items ---------------------------------------------------------------------------
+# A DRF serializer costs ~0.5 ms per 20-field item: half the time of a 1,000-lead request. Bulk items are
+# checked for shape here (types, unknown fields) in a few microseconds; their values (lengths, country,
+# seniority, e-mail) are checked by the capture service, the one place for those rules, per item. The
+# serializers above still describe the items in the OpenAPI schema.
+
+_LEAD_TEXT = frozenset(name for name, f in LeadBulkItemSerializer().fields.items()
+                       if isinstance(f, serializers.CharField | serializers.ChoiceField))
+_TRUE_STRINGS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _lead_item_shape(raw: object) -> tuple[dict, dict[str, list[str]]]:
+    if not isinstance(raw, dict):
+        return {}, {"non_field_errors": ["Expected an object with the lead's fields."]}
+    data: dict = {}
+    errors: dict[str, list[str]] = {}
+    for name, value in raw.items():
+        if name in _LEAD_TEXT:
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                errors[name] = ["Not a valid string."]
+            else:
+                data[name] = str(value)
+        elif name == "do_not_contact":
+            flag = _TRUE_STRINGS.get(str(value).lower()) if not isinstance(value, bool) else value
+            if flag is None:
+                errors[name] = ["Must be a valid boolean."]
+            else:
+                data[name] = flag
+        elif name == "properties":
+            if not isinstance(value, dict):
+                errors[name] = ["Expected an object."]
+            else:
+                data[name] = value
+        elif name in {"company_employees", "company_annual_revenue"}:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float | str)):
+                errors[name] = ["A valid number is required."]
+            elif value is not None:
+                data[name] = value
+        else:
+            errors[name] = ["This field is not part of a lead."]
+    if not str(data.get("email", "")).strip() and "email" not in errors:
+        errors["email"] = ["This field is required."]
+    return data, errors
+
+
+def _activity_item_shape(raw: object) -> tuple[dict, dict[str, list[str]]]:
+    if not isinstance(raw, dict):
+        return {}, {"non_field_errors": ["Expected an object with the activity's fields."]}
+    errors: dict[str, list[str]] = {}
+    unknown = set(raw) - {"lead_id", "lead_email", "type", "occurred_at", "url", "properties", "event_id"}
+    for name in sorted(unknown):
+        errors[name] = ["This field is not part of an activity."]
+    lead_id = raw.get("lead_id")
+    if lead_id is not None and (isinstance(lead_id, bool) or not isinstance(lead_id, int)):
+        errors["lead_id"] = ["A valid integer is required."]
+    texts = {}
+    for name in ("lead_email", "type", "url", "event_id"):
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            errors[name] = ["Not a valid string."]
+        texts[name] = value or ""
+    if lead_id is None and not texts["lead_email"] and "lead_email" not in errors:
+        errors["lead_email"] = ["Name the lead by lead_id or lead_email."]
+    if not texts["type"] and "type" not in errors:
+        errors["type"] = ["This field is required."]
+    occurred_at = None
+    try:
+        occurred_at = datetime.fromisoformat(raw["occurred_at"])
+    except KeyError:
+        errors["occurred_at"] = ["This field is required."]
+    except (TypeError, ValueError):
+        errors["occurred_at"] = ["Use an ISO 8601 date-time with a time zone, e.g. 2025-03-01T09:30:00Z."]
+    properties = raw.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        errors["properties"] = ["Expected an object."]
+    return {"lead_id": lead_id, "occurred_at": occurred_at, "properties": properties, **texts}, errors
 
 
 @extend_schema(
@@ -278,23 +355,14 @@ def lead_bulk(request: Request) -> Response:
     envelope = LeadBulkInputSerializer(data=request.data)
     envelope.is_valid(raise_exception=True)
     raw_items = envelope.validated_data["leads"]
-    # One serializer checks every item: building one per item would copy its fields a thousand times.
-    checker = LeadBulkItemSerializer()
     items: list[CaptureItem] = []
     positions: list[int] = []
     results: list[dict] = [{}] * len(raw_items)
     for index, raw in enumerate(raw_items):
-        try:
-            data = checker.run_validation(raw)
-        except serializers.ValidationError as exc:
+        data, errors = _lead_item_shape(raw)
+        if errors:
             results[index] = {"index": index, "status": CaptureStatus.ERROR.value, "id": None,
-                              "duplicate_attempt": False, "duplicate_of": None, "errors": _field_errors(exc.detail)}
-            continue
-        unknown = set(raw) - set(checker.fields)
-        if unknown:
-            results[index] = {"index": index, "status": CaptureStatus.ERROR.value, "id": None,
-                              "duplicate_attempt": False, "duplicate_of": None,
-                              "errors": {name: ["This field is not part of a lead."] for name in sorted(unknown)}}
+                              "duplicate_attempt": False, "duplicate_of": None, "errors": errors}
             continue
         items.append(_capture_item(data))
         positions.append(index)
@@ -370,16 +438,14 @@ def activity_bulk(request: Request) -> Response:
     envelope = ActivityBulkInputSerializer(data=request.data)
     envelope.is_valid(raise_exception=True)
     raw_items = envelope.validated_data["activities"]
-    checker = ActivityItemSerializer()
     items: list[ActivityItem] = []
     positions: list[int] = []
     results: list[dict] = [{}] * len(raw_items)
     for index, raw in enumerate(raw_items):
-        try:
-            data = checker.run_validation(raw)
-        except serializers.ValidationError as exc:
+        data, errors = _activity_item_shape(raw)
+        if errors:
             results[index] = {"index": index, "status": "error", "id": None, "lead_id": None, "lead_created": False,
-                              "errors": _field_errors(exc.detail)}
+                              "errors": errors}
             continue
         items.append(ActivityItem(
             type=data["type"], occurred_at=data["occurred_at"], lead_id=data.get("lead_id"),

@@ -340,3 +340,74 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.quality}/5"
+
+
+class LeadImport(models.Model):
+    """One CSV file a person imports: its shape, the column mapping they chose, and the job's progress."""
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Choosing columns"
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=40)
+    delimiter = models.CharField(max_length=1)
+    header = models.JSONField(default=list)
+    # One target per column: a lead field, "property" (kept as a custom property) or "drop".
+    mapping = models.JSONField(default=list)
+    existing = models.CharField("Leads that already exist", max_length=10, default="update",
+                                choices=[("update", "Update them"), ("skip", "Skip them")])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    # Progress: data rows read and committed, and how far into the file they reach (the bar).
+    rows_done = models.PositiveIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moves with every committed batch: a running import whose heartbeat stopped lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="leadimport_status_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(100 * self.bytes_done / self.size)) if self.size else 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+
+class LeadImportRejection(models.Model):
+    """A row an import could not keep, with where it is in the file and why: the downloadable report."""
+
+    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500)
+    values = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["lead_import", "line"]
+        indexes = [models.Index(fields=["lead_import", "line"], name="leadimport_rejection_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

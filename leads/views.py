@@ -38,7 +38,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     lead_filter = LeadFilter(request.GET, queryset=_leads_with_scores())
     leads = lead_filter.qs if lead_filter.is_valid() else leads_for_list().none()
     page = Paginator(leads, LEADS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"filter": lead_filter, "page": page, "sort": request.GET.get("sort", "")}
+    context = {"filter": lead_filter, "page": page, "sort": request.GET.get("sort", ""),
+               "can_import": request.user.can(Action.LEAD_IMPORT)}
     template = "leads/lead_list.html#lead-table" if request.htmx else "leads/lead_list.html"
     return render(request, template, context)
 

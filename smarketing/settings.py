@@ -194,6 +194,8 @@ CELERY_BEAT_SCHEDULE: dict = {
                              "kwargs": {"reason": "nightly decay"}},
     # Level-triggered: webhook deliveries whose message was lost (broker down, worker killed) go out again.
     "webhooks-retry-overdue": {"task": "smarketing.tasks.retry_overdue_webhooks_task", "schedule": 60.0},
+    # Level-triggered: imports whose message was lost or whose worker died start again.
+    "imports-resume-stalled": {"task": "leads.tasks.resume_stalled_imports_task", "schedule": 60.0},
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
@@ -233,6 +235,11 @@ STORAGES = {
     },
 }
 
+# --- Uploaded files (CSV imports) ------------------------------------------------------------------
+# The web process stores an upload here and the worker reads it: one machine, or a shared volume.
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
@@ -271,7 +278,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Smarketing API",
     "DESCRIPTION": (
         "Leads, activities and their stages, for integrations. Authenticate with "
-        "`Authorization: Bearer <API token>` (an admin creates tokens under Settings → API tokens). "
+        "`Authorization: Bearer <API token>` (an admin creates tokens under Integrations → API tokens). "
         "Every 4xx answers `{\"error\": {\"status\", \"code\", \"message\", \"fields\"}}`."
     ),
     "VERSION": "1",

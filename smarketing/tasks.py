@@ -26,14 +26,14 @@ def enqueue(task_name: str, **kwargs) -> bool:
 # --- Webhook deliveries. Services are imported inside the tasks: smarketing.services enqueues through
 # this module, so a module-level import would be circular.
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def deliver_webhooks_task(*, delivery_ids: list[int]) -> int:
     """Fans a batch of deliveries out, one message each, so a slow receiver holds up only its own."""
     group(deliver_webhook_task.s(delivery_id=delivery_id) for delivery_id in delivery_ids).apply_async()
     return len(delivery_ids)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, time_limit=60)
+@shared_task(bind=True, acks_late=True, max_retries=None, time_limit=60, soft_time_limit=50)
 def deliver_webhook_task(self, *, delivery_id: int) -> str | None:
     """One attempt; on failure Celery retries it after the delivery's exponential backoff."""
     from smarketing.services import webhook_delivery_attempt
@@ -46,7 +46,7 @@ def deliver_webhook_task(self, *, delivery_id: int) -> str | None:
     return attempt.status
 
 
-@shared_task(acks_late=True, time_limit=120)
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=110)
 def retry_overdue_webhooks_task() -> int:
     """Every minute (beat): deliveries whose message was lost are sent again. Level-triggered."""
     from smarketing.services import webhook_deliveries_overdue

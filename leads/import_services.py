@@ -1,0 +1,191 @@
+"""Writes for CSV imports: upload, column mapping, and the job that streams a file through the capture rules.
+
+Its own module (not leads.services) because it reads files through leads.csv_files, which builds on the
+capture types of leads.services.
+"""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from leads.csv_files import (
+    TARGETS,
+    CsvShape,
+    NotACsvError,
+    auto_mapping,
+    iter_rows,
+    property_keys,
+    row_to_capture,
+    sniff,
+)
+from leads.models import LeadImport, LeadImportRejection
+from leads.services import CaptureStatus, ExistingLeadPolicy, leads_capture_bulk
+from smarketing.models import User
+from smarketing.roles import Action
+from smarketing.tasks import enqueue
+
+logger = logging.getLogger(__name__)
+
+# Rows per transaction: one capture batch (≈0.3 s for 2,000 rows on PostgreSQL), so the progress bar
+# moves every second or so and a crash loses at most one batch, which the next run redoes.
+IMPORT_BATCH_ROWS = 2000
+# A running import whose worker has not committed a batch for this long has lost its worker.
+IMPORT_STALE_AFTER = timedelta(minutes=5)
+MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
+
+
+def _ensure_can_import(actor: User) -> None:
+    if not actor.can(Action.LEAD_IMPORT):
+        raise PermissionDenied("Your role cannot import leads.")
+
+
+@transaction.atomic
+def lead_import_create(*, actor: User, upload: UploadedFile) -> LeadImport:
+    """Stores an uploaded file that can be imported, with its columns matched; a clear error otherwise."""
+    _ensure_can_import(actor)
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": "The file is larger than 1 GB; split it and import the parts."})
+    upload.seek(0)
+    try:
+        shape = sniff(upload)
+    except NotACsvError as exc:
+        raise ValidationError({"file": str(exc)}) from None
+    mapping = auto_mapping(shape.header, shape.preview)
+    if "email" not in mapping:
+        raise ValidationError({"file": "No column holds e-mail addresses (looked for a header such as “Email” or "
+                                       "“E-mail Address”). Every lead needs one: add that column and upload again."})
+    upload.seek(0)
+    return LeadImport.objects.create(
+        created_by=actor, file=upload, original_name=upload.name[:255], size=upload.size,
+        encoding=shape.encoding, delimiter=shape.delimiter, header=shape.header, mapping=mapping,
+    )
+
+
+@transaction.atomic
+def lead_import_start(*, actor: User, lead_import: LeadImport, mapping: list[str], existing: str) -> LeadImport:
+    """Saves the chosen mapping and duplicate policy and queues the import job (after commit)."""
+    _ensure_can_import(actor)
+    if lead_import.status != LeadImport.Status.MAPPING:
+        raise ValidationError("This import has already started.")
+    if len(mapping) != len(lead_import.header) or set(mapping) - set(TARGETS):
+        raise ValidationError("Choose what each column is.")
+    if mapping.count("email") != 1:
+        raise ValidationError({"mapping": "Choose exactly one column as the e-mail address."})
+    fields = [target for target in mapping if target not in {"property", "drop"}]
+    if len(fields) != len(set(fields)):
+        twice = sorted({TARGETS[t] for t in fields if fields.count(t) > 1})
+        raise ValidationError({"mapping": f"Each field can come from one column only: {', '.join(twice)}."})
+    if existing not in ExistingLeadPolicy.values:
+        raise ValidationError({"existing": "Choose update or skip."})
+    LeadImport.objects.filter(pk=lead_import.pk).update(mapping=mapping, existing=existing,
+                                                        status=LeadImport.Status.QUEUED, heartbeat_at=timezone.now())
+    transaction.on_commit(partial(enqueue, "leads.tasks.import_leads_task", import_id=lead_import.pk))
+    lead_import.refresh_from_db()
+    return lead_import
+
+
+def lead_import_preview(*, lead_import: LeadImport, mapping: list[str]) -> list[tuple[int, object]]:
+    """The first rows as the import would store them: (line, CaptureItem or the reason it is rejected)."""
+    keys = property_keys(lead_import.header)
+    shape = CsvShape(encoding=lead_import.encoding, delimiter=lead_import.delimiter, header=lead_import.header)
+    rows = []
+    with lead_import.file.open("rb") as stored:
+        for line, cells in iter_rows(stored.file, shape):
+            rows.append((line, row_to_capture(cells, mapping, keys)))
+            if len(rows) == 5:
+                break
+    return rows
+
+
+def lead_import_run(*, import_id: int) -> LeadImport | None:
+    """The import job: streams the file in batches through leads_capture_bulk, one transaction a batch.
+
+    Claimed by a conditional update, so two workers never run one import; resumable, since each batch
+    commits its counts and position together (a restarted job skips the rows already done).
+    """
+    now = timezone.now()
+    claimed = LeadImport.objects.filter(pk=import_id).filter(
+        Q(status=LeadImport.Status.QUEUED)
+        | Q(status=LeadImport.Status.RUNNING, heartbeat_at__lt=now - IMPORT_STALE_AFTER)
+    ).update(status=LeadImport.Status.RUNNING, heartbeat_at=now)
+    if not claimed:
+        return None
+    lead_import = LeadImport.objects.select_related("created_by").get(pk=import_id)
+    if lead_import.started_at is None:
+        LeadImport.objects.filter(pk=import_id).update(started_at=now)
+    shape = CsvShape(encoding=lead_import.encoding, delimiter=lead_import.delimiter, header=lead_import.header)
+    keys = property_keys(lead_import.header)
+    try:
+        with lead_import.file.open("rb") as stored:
+            raw = stored.file
+            skip = lead_import.rows_done
+            batch: list[tuple[int, list[str]]] = []
+            for line, cells in iter_rows(raw, shape):
+                if skip:
+                    skip -= 1
+                    continue
+                batch.append((line, cells))
+                if len(batch) == IMPORT_BATCH_ROWS:
+                    _lead_import_batch(lead_import=lead_import, batch=batch, keys=keys, bytes_done=raw.tell())
+                    batch = []
+            if batch:
+                _lead_import_batch(lead_import=lead_import, batch=batch, keys=keys, bytes_done=lead_import.size)
+    except Exception as exc:
+        logger.exception("Import %s failed", import_id)
+        LeadImport.objects.filter(pk=import_id).update(
+            status=LeadImport.Status.FAILED, finished_at=timezone.now(),
+            error=f"The import stopped: {type(exc).__name__}: {exc}"[:500],
+        )
+        raise
+    LeadImport.objects.filter(pk=import_id).update(status=LeadImport.Status.DONE, finished_at=timezone.now(),
+                                                   bytes_done=lead_import.size)
+    lead_import.refresh_from_db()
+    return lead_import
+
+
+@transaction.atomic
+def _lead_import_batch(*, lead_import: LeadImport, batch: list[tuple[int, list[str]]], keys: list[str],
+                       bytes_done: int) -> None:
+    rejections: list[LeadImportRejection] = []
+    items = []
+    kept: list[tuple[int, list[str]]] = []
+    for line, cells in batch:
+        capture = row_to_capture(cells, lead_import.mapping, keys)
+        if isinstance(capture, str):
+            rejections.append(LeadImportRejection(lead_import=lead_import, line=line, reason=capture, values=cells))
+        else:
+            items.append(capture)
+            kept.append((line, cells))
+    outcomes = leads_capture_bulk(items=items, actor=lead_import.created_by, existing=lead_import.existing)
+    counts = dict.fromkeys(CaptureStatus.values, 0)
+    for (line, cells), outcome in zip(kept, outcomes, strict=True):
+        counts[outcome.status] += 1
+        if outcome.status == CaptureStatus.ERROR:
+            reason = "; ".join(f"{name.replace('_', ' ').capitalize()}: {' '.join(messages)}"
+                               for name, messages in outcome.errors.items())
+            rejections.append(LeadImportRejection(lead_import=lead_import, line=line, reason=reason[:500],
+                                                  values=cells))
+    LeadImportRejection.objects.bulk_create(rejections, batch_size=1000)
+    LeadImport.objects.filter(pk=lead_import.pk).update(
+        rows_done=F("rows_done") + len(batch), bytes_done=bytes_done, heartbeat_at=timezone.now(),
+        created_count=F("created_count") + counts[CaptureStatus.CREATED],
+        updated_count=F("updated_count") + counts[CaptureStatus.UPDATED],
+        unchanged_count=F("unchanged_count") + counts[CaptureStatus.UNCHANGED],
+        skipped_count=F("skipped_count") + counts[CaptureStatus.SKIPPED],
+        rejected_count=F("rejected_count") + len(rejections),
+    )
+
+
+def lead_imports_stalled() -> list[int]:
+    """Imports whose message was lost (queued for minutes) or whose worker died (running, no heartbeat)."""
+    now = timezone.now()
+    return list(LeadImport.objects.filter(
+        Q(status=LeadImport.Status.QUEUED, heartbeat_at__lt=now - timedelta(minutes=2))
+        | Q(status=LeadImport.Status.RUNNING, heartbeat_at__lt=now - IMPORT_STALE_AFTER)
+    ).values_list("pk", flat=True)[:20])
