@@ -1,9 +1,39 @@
-"""Read-only figures for the home page and, later, the dashboards."""
+"""Read-only figures for the home page and the dashboards.
 
-from django.db.models import Count, Q
+The funnel reads the daily rollups (dashboards.models.FunnelDay) for past days and computes the days not
+rolled up yet, today always among them, live from the stage history (cached for a minute). Each read is
+a fixed handful of queries whatever the data size: the number of rows they return grows with the days
+and dimension values asked for, never with the leads.
+"""
 
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
+
+from dashboards.metrics import (
+    EXITS,
+    FORWARD,
+    STAGE_LABELS,
+    STEPS,
+    CrossRow,
+    Flow,
+    Key,
+    moves_between,
+    percent_change,
+    velocity_parse,
+)
+from dashboards.models import FunnelDay, Grain, RollupDay
+from dashboards.periods import Period, Span, day_bounds, local_today, org_zone, weeks_back
 from leads.models import Lead, Stage
-from smarketing.models import User
+from scoring.models import Persona
+from smarketing.models import Team, User
+from smarketing.roles import Role
 
 OPEN_FOR_SALES = (Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
 
@@ -19,3 +49,419 @@ def rep_work_counts(*, rep: User) -> dict[str, int]:
     return Lead.objects.filter(owner=rep).aggregate(
         **{stage: Count("id", filter=Q(stage=stage)) for stage in OPEN_FOR_SALES}
     )
+
+
+# --- Filters and dimensions -------------------------------------------------------------------------------
+
+# A breakdown's name → the rollup column it groups by.
+DIMENSIONS = {"source": "source", "campaign": "campaign", "persona": "persona_id", "rep": "rep_id",
+              "team": "team_id"}
+DIMENSION_LABELS = {"source": "Source", "campaign": "Campaign", "persona": "Persona", "rep": "Rep", "team": "Team"}
+# Position of each dimension in a full-cross key (from, to, source, campaign, persona, rep, team).
+_KEY_INDEX = {"source": 2, "campaign": 3, "persona": 4, "rep": 5, "team": 6}
+
+
+@dataclass(frozen=True)
+class Filters:
+    source: str = ""
+    campaign: str = ""
+    persona: int | None = None
+    rep: int | None = None
+    team: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.source or self.campaign or self.persona or self.rep or self.team)
+
+    def items(self) -> list[tuple[str, object]]:
+        return [(name, value) for name, value in (("source", self.source), ("campaign", self.campaign),
+                                                  ("persona", self.persona), ("rep", self.rep),
+                                                  ("team", self.team)) if value]
+
+    def rollup_q(self) -> Q:
+        return Q(**{DIMENSIONS[name]: value for name, value in self.items()})
+
+    def matches(self, key: Key) -> bool:
+        return all(key[_KEY_INDEX[name]] == value for name, value in self.items())
+
+
+def _positive_int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 2**63 else None
+
+
+def filters_from(params) -> Filters:
+    """The filters a query string names; values that cannot be an id are ignored, not an error."""
+    return Filters(
+        source=(params.get("source") or "").strip()[:100],
+        campaign=(params.get("campaign") or "").strip()[:200],
+        persona=_positive_int(params.get("persona")),
+        rep=_positive_int(params.get("rep")),
+        team=_positive_int(params.get("team")),
+    )
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    sources: list[str]
+    campaigns: list[str]
+    personas: list[tuple[int, str]]
+    reps: list[tuple[int, str]]
+    teams: list[tuple[int, str]]
+
+
+def filter_choices() -> FilterChoices:
+    """What the filter menus offer: the sources and campaigns the rollups have seen, and the people."""
+    def distinct(column: str) -> list[str]:
+        return [value for value in FunnelDay.objects.filter(grain=Grain.CAMPAIGN).exclude(**{column: ""})
+                .order_by(column).values_list(column, flat=True).distinct()]
+
+    sources, campaigns = distinct("source"), distinct("campaign")
+    if not sources:  # nothing rolled up yet: read the leads (small databases, the first day)
+        sources = list(Lead.objects.exclude(source="").order_by("source").values_list("source", flat=True)
+                       .distinct()[:200])
+        campaigns = list(Lead.objects.exclude(campaign="").order_by("campaign").values_list("campaign", flat=True)
+                         .distinct()[:200])
+    return FilterChoices(
+        sources=sources, campaigns=campaigns,
+        personas=list(Persona.objects.order_by("name").values_list("id", "name")),
+        reps=[(pk, f"{first} {last}".strip() or email) for pk, first, last, email in
+              User.objects.filter(role__in=[Role.SALES_REP, Role.SALES_MANAGER])
+              .order_by("first_name", "last_name").values_list("id", "first_name", "last_name", "email")],
+        teams=list(Team.objects.order_by("name").values_list("id", "name")),
+    )
+
+
+def dimension_labels(by: str, values: set) -> dict:
+    """Display names of the values of a breakdown: persona, rep and team ids become names (one query)."""
+    ids = {value for value in values if value is not None}
+    if by == "persona":
+        names = dict(Persona.objects.filter(pk__in=ids).values_list("id", "name"))
+        return {value: names.get(value, "Persona removed") if value else "No persona" for value in values}
+    if by == "rep":
+        names = {pk: f"{first} {last}".strip() or email for pk, first, last, email in
+                 User.objects.filter(pk__in=ids).values_list("id", "first_name", "last_name", "email")}
+        return {value: names.get(value, "Former user") if value else "Unassigned" for value in values}
+    if by == "team":
+        names = dict(Team.objects.filter(pk__in=ids).values_list("id", "name"))
+        return {value: names.get(value, "Team removed") if value else "No team" for value in values}
+    blank = "(no source)" if by == "source" else "(no campaign)"
+    return {value: value or blank for value in values}
+
+
+# --- The flows of a span of days ------------------------------------------------------------------------
+
+
+def _live_seconds() -> int:
+    return getattr(settings, "DASHBOARD_LIVE_CACHE_SECONDS", 60)
+
+
+def _live_cross(first: date, last: date, zone: ZoneInfo, today: date) -> dict[Key, CrossRow]:
+    """The full cross of days that are not rolled up, computed from the stage history; kept in the cache for
+    a minute when today is among them (so today's figures are at most a minute old), ten otherwise."""
+    key = f"dashboards:live:{zone}:{first.isoformat()}:{last.isoformat()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    start, end = day_bounds(first, last, zone)
+    rows = moves_between(start, end)
+    cache.set(key, rows, _live_seconds() if last >= today else 600)
+    return rows
+
+
+def _missing_runs(span: Span, stored: set[date]) -> list[tuple[date, date]]:
+    runs: list[tuple[date, date]] = []
+    day = span.first
+    while day <= span.last:
+        if day not in stored:
+            if runs and runs[-1][1] == day - timedelta(days=1):
+                runs[-1] = (runs[-1][0], day)
+            else:
+                runs.append((day, day))
+        day += timedelta(days=1)
+    return runs
+
+
+def _stored_days(span: Span, today: date) -> set[date]:
+    # Today is never read from the rollups, even if someone rolled part of it up: it is always live.
+    return set(RollupDay.objects.filter(day__gte=span.first, day__lte=min(span.last, today - timedelta(days=1)))
+               .values_list("day", flat=True))
+
+
+def funnel_flows(*, span: Span, filters: Filters, by: str | None = None, velocity: bool = False,
+                 zone: ZoneInfo | None = None, today: date | None = None) -> dict[object, Flow]:
+    """The moves of a span of days under the filters, summed per value of the `by` dimension (or under the
+    key None): stored days from the rollups, the others live."""
+    zone = zone or org_zone()
+    today = today or local_today(zone)
+    flows: dict[object, Flow] = defaultdict(Flow)
+    stored = _stored_days(span, today)
+    column = DIMENSIONS[by] if by else None
+    if stored:
+        grain = Grain.ALL if filters.active else (by or Grain.TOTAL)
+        rows = FunnelDay.objects.filter(filters.rollup_q(), grain=grain, day__gte=span.first,
+                                        day__lte=min(span.last, today - timedelta(days=1)))
+        group = [column] if column else []
+        if column == "campaign":
+            group = ["source", "campaign"]
+        for row in rows.values(*group, "from_stage", "to_stage").annotate(
+                n=Sum("moves"), back=Sum("returning"), won=Sum("won_amount")).order_by():
+            flows[_group_value(by, row)].add(row["from_stage"], row["to_stage"], row["n"], row["back"] or 0,
+                                             row["won"] or 0)
+        if velocity:
+            steps = Q()
+            for from_stage, to_stage in STEPS:
+                steps |= Q(from_stage=from_stage, to_stage=to_stage)
+            for row in rows.filter(steps).exclude(velocity="").values(*group, "from_stage", "to_stage", "velocity"):
+                flows[_group_value(by, row)].velocity[(row["from_stage"], row["to_stage"])].update(
+                    velocity_parse(row["velocity"]))
+    for first, last in _missing_runs(span, stored):
+        for key, row in _live_cross(first, last, zone, today).items():
+            if not filters.matches(key):
+                continue
+            value = (key[2], key[3]) if by == "campaign" else key[_KEY_INDEX[by]] if by else None
+            flows[value].add(key[0], key[1], row.moves, row.returning, row.won_amount,
+                             row.velocity if velocity else None)
+    return dict(flows)
+
+
+def _group_value(by: str | None, row: dict):
+    if by is None:
+        return None
+    if by == "campaign":
+        return (row["source"], row["campaign"])
+    return row[DIMENSIONS[by]]
+
+
+def funnel_flow(*, span: Span, filters: Filters, velocity: bool = False, zone: ZoneInfo | None = None,
+                today: date | None = None) -> Flow:
+    return funnel_flows(span=span, filters=filters, velocity=velocity, zone=zone, today=today).get(None, Flow())
+
+
+# --- The funnel panel -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageFigure:
+    stage: str
+    label: str
+    entered: int
+    returning: int
+    previous: int
+    change: float | None
+
+
+@dataclass(frozen=True)
+class StepFigure:
+    from_stage: str
+    to_stage: str
+    label: str
+    moves: int
+    rate: float | None
+    previous_rate: float | None
+    median_seconds: float | None
+    p80_seconds: float | None
+    previous_median_seconds: float | None
+
+    @property
+    def rate_change(self) -> float | None:
+        """In percentage points."""
+        if self.rate is None or self.previous_rate is None:
+            return None
+        return self.rate - self.previous_rate
+
+    @property
+    def median_change(self) -> float | None:
+        return percent_change(self.median_seconds, self.previous_median_seconds)
+
+
+@dataclass(frozen=True)
+class FunnelReport:
+    period: Period
+    filters: Filters
+    current: Flow
+    previous: Flow
+    stages: list[StageFigure]
+    steps: list[StepFigure]
+    exits: list[StageFigure]
+
+    @property
+    def is_empty(self) -> bool:
+        return self.current.is_empty and self.previous.is_empty
+
+
+def _step_label(from_stage: str, to_stage: str) -> str:
+    first = "Lead" if from_stage == Stage.NEW else STAGE_LABELS[from_stage]
+    return f"{first} → {STAGE_LABELS[to_stage]}"
+
+
+def _stage_figures(stages: list[str], current: Flow, previous: Flow) -> list[StageFigure]:
+    return [StageFigure(stage=stage, label="Leads" if stage == Stage.NEW else STAGE_LABELS[stage],
+                        entered=current.entered(stage), returning=current.returning[stage],
+                        previous=previous.entered(stage),
+                        change=percent_change(current.entered(stage), previous.entered(stage)))
+            for stage in stages]
+
+
+def funnel_report(*, period: Period, filters: Filters, zone: ZoneInfo | None = None) -> FunnelReport:
+    """Leads entering each stage, stage-to-stage conversion and velocity, this period against the previous."""
+    zone = zone or org_zone()
+    today = local_today(zone)
+    current = funnel_flow(span=period.current, filters=filters, velocity=True, zone=zone, today=today)
+    previous = funnel_flow(span=period.previous, filters=filters, velocity=True, zone=zone, today=today)
+    steps = [
+        StepFigure(from_stage=a, to_stage=b, label=_step_label(a, b), moves=current.moves[(a, b)],
+                   rate=current.conversion(a, b), previous_rate=previous.conversion(a, b),
+                   median_seconds=current.velocity_percentile(a, b, 0.5),
+                   p80_seconds=current.velocity_percentile(a, b, 0.8),
+                   previous_median_seconds=previous.velocity_percentile(a, b, 0.5))
+        for a, b in STEPS
+    ]
+    return FunnelReport(period=period, filters=filters, current=current, previous=previous,
+                        stages=_stage_figures(FORWARD, current, previous), steps=steps,
+                        exits=_stage_figures(EXITS, current, previous))
+
+
+# --- Breakdowns and the closed loop -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    value: object
+    label: str
+    flow: Flow
+    source_label: str = ""
+
+    @property
+    def leads(self) -> int:
+        return self.flow.entered(Stage.NEW)
+
+    def entered(self, stage: str) -> int:
+        return self.flow.entered(stage)
+
+    @property
+    def counts(self) -> list[int]:
+        return [self.flow.entered(stage) for stage in FORWARD]
+
+    @property
+    def lead_to_mql(self) -> float | None:
+        return self.flow.conversion(Stage.NEW, Stage.MQL)
+
+    @property
+    def mql_to_sql(self) -> float | None:
+        """SQLs over MQLs of the period: a flow ratio, the closed loop's plain-language figure."""
+        mqls = self.flow.entered(Stage.MQL)
+        return 100.0 * self.flow.entered(Stage.SQL) / mqls if mqls else None
+
+    @property
+    def win_rate(self) -> float | None:
+        return self.flow.conversion(Stage.OPPORTUNITY, Stage.WON)
+
+    @property
+    def revenue(self) -> Decimal:
+        return self.flow.won_amount
+
+    @property
+    def revenue_per_lead(self) -> Decimal | None:
+        return (self.flow.won_amount / self.leads).quantize(Decimal("0.01")) if self.leads else None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    by: str
+    label: str
+    rows: list[BreakdownRow]
+    total: BreakdownRow
+
+
+def funnel_breakdown(*, span: Span, filters: Filters, by: str, zone: ZoneInfo | None = None) -> Breakdown:
+    """The funnel per source, campaign, persona, rep or team, biggest first, with a total row."""
+    flows = funnel_flows(span=span, filters=filters, by=by, zone=zone)
+    if by == "campaign":
+        labels = {value: value[1] or "(no campaign)" for value in flows}
+        source_labels = {value: value[0] or "(no source)" for value in flows}
+    else:
+        labels = dimension_labels(by, set(flows))
+        source_labels = {}
+    rows = [BreakdownRow(value=value, label=labels[value], flow=flow, source_label=source_labels.get(value, ""))
+            for value, flow in flows.items() if not flow.is_empty]
+    rows.sort(key=lambda row: (-row.leads, -row.entered(Stage.MQL), row.label))
+    total = Flow()
+    for row in rows:
+        total.merge(row.flow)
+    return Breakdown(by=by, label=DIMENSION_LABELS[by], rows=rows, total=BreakdownRow(None, "Total", total))
+
+
+@dataclass(frozen=True)
+class ClosedLoopSource:
+    row: BreakdownRow
+    campaigns: list[BreakdownRow]
+
+
+def closed_loop(*, span: Span, filters: Filters, zone: ZoneInfo | None = None) -> list[ClosedLoopSource]:
+    """Leads → MQLs → SQLs → won and revenue won, per source with its campaigns under it."""
+    campaigns = funnel_breakdown(span=span, filters=filters, by="campaign", zone=zone).rows
+    by_source: dict[str, list[BreakdownRow]] = defaultdict(list)
+    for row in campaigns:
+        by_source[row.value[0]].append(row)
+    result = []
+    for source, rows in by_source.items():
+        flow = Flow()
+        for row in rows:
+            flow.merge(row.flow)
+        result.append(ClosedLoopSource(row=BreakdownRow(source, source or "(no source)", flow), campaigns=rows))
+    result.sort(key=lambda item: (-item.row.revenue, -item.row.leads, item.row.label))
+    return result
+
+
+# --- The trend ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    stage: str
+    label: str
+    weeks: list[tuple[Span, int]] = field(default_factory=list)
+
+    @property
+    def values(self) -> list[int]:
+        return [count for _, count in self.weeks]
+
+    @property
+    def total(self) -> int:
+        return sum(self.values)
+
+    @property
+    def week_labels(self) -> list[str]:
+        return [f"Week of {span.first:%-d %b}" for span, _ in self.weeks]
+
+
+def funnel_trend(*, filters: Filters, weeks: int = 12, zone: ZoneInfo | None = None,
+                 today: date | None = None) -> list[TrendSeries]:
+    """Leads entering each forward stage per ISO week, the last `weeks` weeks (this one unfinished)."""
+    zone = zone or org_zone()
+    today = today or local_today(zone)
+    spans = weeks_back(today, weeks)
+    whole = Span(spans[0].first, today)
+    stored = _stored_days(whole, today)
+    per_day: dict[tuple[date, str], int] = defaultdict(int)
+    if stored:
+        grain = Grain.ALL if filters.active else Grain.TOTAL
+        rows = FunnelDay.objects.filter(filters.rollup_q(), grain=grain, day__gte=whole.first,
+                                        day__lt=today, to_stage__in=FORWARD)
+        for row in rows.values("day", "to_stage").annotate(n=Sum("moves")).order_by():
+            per_day[(row["day"], row["to_stage"])] += row["n"]
+    # Days not rolled up are computed live, one computation per week at most (only today's, once the
+    # daily job has run): each week's total is all the chart needs.
+    for span in spans:
+        for first, last in _missing_runs(Span(span.first, min(span.last, today)), stored):
+            for key, row in _live_cross(first, last, zone, today).items():
+                if key[1] in FORWARD and filters.matches(key):
+                    per_day[(first, key[1])] += row.moves
+    result = []
+    for stage in FORWARD:
+        series = TrendSeries(stage=stage, label="Leads" if stage == Stage.NEW else STAGE_LABELS[stage])
+        for span in spans:
+            series.weeks.append((span, sum(n for (day, to), n in per_day.items()
+                                           if to == stage and span.first <= day <= span.last)))
+        result.append(series)
+    return result
