@@ -1206,8 +1206,14 @@ def _load_sqlite(plan: DemoPlan, report: SeedReport, progress: Callable[[str], N
                 report.stage_changes += len(stage_changes)
                 report.activities += len(activities)
                 meter.add(len(leads))
-            report.phases["leads"] = meter.done()
-            progress(f"stage changes: {report.stage_changes:,} rows; activities: {report.activities:,} rows")
+            report.phases["load"] = meter.done()
+            _report_load(report, progress)
+
+
+def _report_load(report: SeedReport, progress: Callable[[str], None]) -> None:
+    seconds = report.phases["load"] or 1e-9
+    progress(f"  with {report.stage_changes:,} stage changes and {report.activities:,} activities "
+             f"({report.activities / seconds:,.0f} activities/s)")
 
 
 def unique_email(email: str, lead_id: int, seen: set[str]) -> str:
@@ -1296,9 +1302,9 @@ def _load_postgresql(plan: DemoPlan, report: SeedReport, workers: int, progress:
                 report.stage_changes += stage_changes.count(b"\n")
                 report.activities += activities.count(b"\n")
                 meter.add(leads.count(b"\n"))
-            report.phases["leads"] = meter.done()
+            report.phases["load"] = meter.done()
             report.leads = meter.rows
-            progress(f"  with {report.stage_changes:,} stage changes and {report.activities:,} activities")
+            _report_load(report, progress)
 
             phase = time.monotonic()
             cursor.execute(_UNIQUE_EMAIL_SQL)
