@@ -1229,10 +1229,16 @@ def unique_email(email: str, lead_id: int, seen: set[str]) -> str:
     return email
 
 
+def _delete_people() -> None:
+    for model in (User, Team):
+        model.objects.all().delete()
+
+
 def _delete_demo_tables() -> None:
     """Empties the demo's tables, and whatever refers to them, through the ORM's cascades (SQLite)."""
-    for model in (Activity, StageChange, Lead, Company, User, Team):
+    for model in (Activity, StageChange, Lead, Company):
         model.objects.all().delete()  # one plain DELETE where nothing cascades, the ORM's cascade otherwise
+    _delete_people()
     # Fresh ids, so that two runs with one seed give the same rows.
     tables = [model._meta.db_table for model in (Activity, StageChange, Lead, Company, User, Team)]
     with connection.cursor() as cursor:
@@ -1260,7 +1266,7 @@ def _load_postgresql(plan: DemoPlan, report: SeedReport, workers: int, progress:
     Both cores stay busy: worker processes generate chunks of leads with their history and activities
     while PostgreSQL copies the previous ones in; then every index is built in one sorted pass.
     """
-    tables = [model._meta.db_table for model in (Activity, StageChange, Lead, Company, User, Team)]
+    loaded = [model._meta.db_table for model in (Company, Lead, StageChange, Activity)]
     pool = multiprocessing.get_context("fork").Pool(workers) if workers else None
     quote = connection.ops.quote_name
     try:
@@ -1270,13 +1276,19 @@ def _load_postgresql(plan: DemoPlan, report: SeedReport, workers: int, progress:
             # ALTER TABLE refuse a table with pending checks.
             connection.check_constraints()
             # TRUNCATE rather than DELETE: instant at any size, and it lets COPY write frozen rows (FREEZE),
-            # which spares a later VACUUM from rewriting every page. CASCADE empties what refers to them.
-            cursor.execute(f"TRUNCATE {', '.join(map(quote, tables))} RESTART IDENTITY CASCADE")
+            # which spares a later VACUUM from rewriting every page. CASCADE empties the tables of lead data
+            # that refer to these (handoffs, scores, attempts, feedback).
+            cursor.execute(f"TRUNCATE {', '.join(map(quote, loaded))} RESTART IDENTITY CASCADE")
+            # People are deleted, not truncated: TRUNCATE ... CASCADE would empty every table that mentions
+            # a user or a team (routing rules, signed versions, tokens) wholesale, where the ORM applies each
+            # relation's on_delete. With the leads gone there is little left to cascade.
+            _delete_people()
+            connection.check_constraints()
             # Sized for this job only: the index builds sort in memory instead of on disk.
             cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
             # Before any insert: dropping a foreign key alters the table it points to as well, which
             # PostgreSQL refuses while that table has deferred checks pending.
-            rebuild = _drop_secondary_indexes(cursor, [m._meta.db_table for m in (Company, Lead, StageChange, Activity)])
+            rebuild = _drop_secondary_indexes(cursor, loaded)
             _create_people(plan)
             connection.check_constraints()
             report.phases["reset"] = time.monotonic() - phase
@@ -1323,7 +1335,7 @@ def _load_postgresql(plan: DemoPlan, report: SeedReport, workers: int, progress:
     phase = time.monotonic()
     with connection.cursor() as cursor:
         # Fresh statistics, or the planner takes 10M activities for an empty table until autovacuum wakes.
-        cursor.execute(f"ANALYZE {', '.join(map(quote, tables))}")
+        cursor.execute(f"ANALYZE {', '.join(map(quote, [*loaded, User._meta.db_table, Team._meta.db_table]))}")
     report.phases["analyze"] = time.monotonic() - phase
     progress(f"analyze: {report.phases['analyze']:.1f} s")
 

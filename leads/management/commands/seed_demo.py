@@ -1,6 +1,7 @@
 """`manage.py seed_demo`: a believable organisation to try the product with, or scale data to measure it."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import ProtectedError, RestrictedError
 
 from leads.demo import (
     DEFAULT_ACTIVITIES,
@@ -34,7 +35,8 @@ class Command(BaseCommand):
         existing = parser.add_mutually_exclusive_group()
         existing.add_argument(
             "--reset", action="store_true",
-            help="delete all users, teams, companies, leads, stage changes and activities first",
+            help="delete all users, teams, companies, leads, stage changes and activities first (and the lead "
+            "data that refers to them: handoffs, scores, attempts, feedback)",
         )
         existing.add_argument(
             "--if-empty", action="store_true", help="do nothing (but print the logins) if users already exist"
@@ -52,6 +54,13 @@ class Command(BaseCommand):
                 raise CommandError(
                     "The database already has users or leads. Use --reset to replace them with demo data "
                     "(this deletes them), or --if-empty to leave them alone."
+                ) from None
+            except (ProtectedError, RestrictedError) as exc:
+                blockers = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+                kinds = sorted({obj._meta.verbose_name_plural for obj in blockers})
+                raise CommandError(
+                    f"--reset stopped: {', '.join(kinds)} still refer to the users and must not lose them "
+                    "silently. Delete those first."
                 ) from None
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
