@@ -3,7 +3,6 @@
 from unittest import mock
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from scoring.models import (
@@ -17,6 +16,7 @@ from scoring.models import (
     VersionComment,
     VersionStatus,
 )
+from scoring.tasks import rescore_chunk_task, rescore_full_task
 from tests.factories import (
     CriteriaFactory,
     DefinitionVersionFactory,
@@ -327,10 +327,6 @@ def test_a_rule_posted_to_a_draft_signed_meanwhile_is_not_saved(client_for, mark
     assert list(draft.fit_rules.values_list("label", flat=True)) == ["Is a CTO"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: scoring/views.py: fit_rule_edit/_rules_response: a rule posted to a version that is no longer a draft "
-    "is refused silently: the fragment of a non-editable version has no form, so the error 'Only a draft can be "
-    "changed' is dropped, and the answer is a 200 that still triggers draftChanged"))
 def test_a_rule_posted_to_a_draft_signed_meanwhile_says_why(client_for, marketer, draft):
     ScoringVersion.objects.filter(number=1).update(status=VersionStatus.SUPERSEDED)
     ScoringVersion.objects.filter(pk=draft.pk).update(status=VersionStatus.ACTIVE)
@@ -502,17 +498,13 @@ def test_lead_list_shows_scores_in_a_constant_number_of_queries(client_for, mark
     assert page.count('<strong>17</strong> <span class="grade-inline grade-C">C</span>') == 40
 
 
-CONSTRAINT_MESSAGE = pytest.mark.xfail(strict=True, reason=(
-    "BUG: scoring/forms.py: EngagementRuleForm validates the model's check constraints before the service runs, "
-    "so the marketer reads “Constraint “engagementrule_…” is violated.” at the top of the form instead of a "
-    "field error (the service's “Give the minimum value of the property.” is never reached)"))
 
 
 @pytest.mark.parametrize("overrides, field_name, message", [
     pytest.param(dict(url_match="contains", url_value=""), "eng-url_value", "Give the URL text to match."),
     pytest.param(dict(property_key="seconds_on_site", property_min=""), "eng-property_min",
-                 "Give the minimum value of the property.", marks=CONSTRAINT_MESSAGE),
-    pytest.param(dict(half_life_days="0"), "eng-half_life_days", "", marks=CONSTRAINT_MESSAGE),
+                 "Give the minimum value of the property."),
+    pytest.param(dict(half_life_days="0"), "eng-half_life_days", ""),
 ], ids=["url", "property-min", "half-life-0"])
 def test_an_engagement_rule_that_cannot_work_shows_the_error_next_to_its_field(client_for, marketer, draft,
                                                                                overrides, field_name, message):
@@ -526,9 +518,6 @@ def test_an_engagement_rule_that_cannot_work_shows_the_error_next_to_its_field(c
     assert draft.engagement_rules.count() == 1
 
 
-@pytest.mark.xfail(connection.vendor == "postgresql", strict=True, reason=(
-    "BUG: leads/filters.py: sorting the lead list by score, highest first (?sort=-score), puts the leads without "
-    "a score at the top on PostgreSQL (NULLs sort first in DESC there, last on SQLite)"))
 def test_sorting_by_score_puts_the_hottest_leads_first(client_for, marketer, scoring_version):
     FitRuleFactory(version=scoring_version, field="job_title", operator="equals", value="cto", points=50)
     FitRuleFactory(version=scoring_version, field="job_title", operator="equals", value="analyst", points=10)
@@ -548,3 +537,59 @@ def test_a_rule_of_another_version_cannot_be_reached_through_the_draft(client_fo
                        headers=HTMX).status_code == 404
     in_force_rule.refresh_from_db()
     assert (in_force_rule.label, in_force_rule.points) == ("In force", 10)
+
+
+def test_starting_a_rescore_while_the_queue_is_down_says_so(client_for, marketer):
+    with mock.patch("scoring.views.enqueue", return_value=False):
+        response = client_for(marketer).post(reverse("scoring:rescore_start"), follow=True)
+    assert "The job queue is not answering" in response.content.decode()
+
+
+@pytest.mark.parametrize("role, editable", [("marketer", True), ("sales_rep", False)])
+def test_definitions_draft_page(cast, client_for, definitions_draft, role, editable):
+    page = client_for(cast[role]).get(reverse("scoring:version_detail", args=["definitions", 1])).content.decode()
+    assert "MQL and SQL definitions v1" in page
+    assert ("Save MQL criteria" in page) == editable
+    assert ("<fieldset disabled>" in page) == (not editable)
+    assert 'id="what-if"' in page
+
+
+def test_a_marketer_changes_a_rule_sees_the_what_if_has_it_signed_and_watches_mqls_change(
+        client_for, marketer, marketing_manager, sales_manager, scoring_version, django_capture_on_commit_callbacks):
+    """In force: +40 for an engineer; MQL at score ≥ 50. The marketer adds +15 for a phone number:
+    the engineer with a phone (40 → 55) becomes an MQL, the one without (40) does not."""
+    FitRuleFactory(version=scoring_version, label="Engineer", field="job_title", operator="contains",
+                   value="engineer", points=40)
+    definition = DefinitionVersionFactory(number=1, status=VersionStatus.ACTIVE)
+    CriteriaFactory(version=definition, min_score=50)
+    with_phone = LeadFactory(job_title="Engineer", phone="+49 30 1234")
+    without_phone = LeadFactory(job_title="Engineer", phone="")
+    score(scoring_version, with_phone, without_phone)
+
+    marketing = client_for(marketer)
+    marketing.post(reverse("scoring:draft_open", args=["scoring"]))
+    post = fit_post(label="Has a phone", field="phone", operator="is_not_empty", value="", points="15")
+    assert marketing.post(reverse("scoring:fit_rule_create", args=[2]), post, headers=HTMX).status_code == 200
+    what_if_page = marketing.get(reverse("scoring:version_what_if", args=["scoring", 2]), headers=HTMX)
+    assert ("<td>Become MQL at the next rescore</td><td class=\"num\">0</td><td class=\"num\"><strong>1</strong>"
+            in what_if_page.content.decode())
+
+    with mock.patch("scoring.services.enqueue") as enqueue, django_capture_on_commit_callbacks(execute=True):
+        client_for(marketing_manager).post(reverse("scoring:sign", args=["scoring", 2]))
+        client_for(sales_manager).post(reverse("scoring:sign", args=["scoring", 2]))
+    # What the broker would run: the full rescore the signature asked for.
+    assert enqueue.call_args.args == ("scoring.tasks.rescore_full_task",)
+    with mock.patch("scoring.tasks.group") as fan_out:
+        run_id = rescore_full_task(**enqueue.call_args.kwargs)
+        for chunk in fan_out.call_args.args[0]:
+            rescore_chunk_task(**chunk.kwargs)
+
+    progress = marketing.get(reverse("scoring:rescore_progress"), headers=HTMX).content.decode()
+    assert "2 leads scored under scoring v2, 1 became MQL" in progress
+    assert RescoreRun.objects.get(pk=run_id).finished_at is not None
+    lead_page = marketing.get(reverse("leads:lead_detail", args=[with_phone.pk])).content.decode()
+    assert '<span class="score-big">55</span>' in lead_page
+    assert "<span>Fit · Has a phone</span><span class=\"up\">+15</span>" in lead_page
+    with_phone.refresh_from_db()
+    without_phone.refresh_from_db()
+    assert (with_phone.stage, without_phone.stage) == ("mql", "new")
