@@ -324,7 +324,7 @@ _WEBINARS = (
     ("weekly-smarketing-meeting", "Running the weekly smarketing meeting"),
 )
 _DOWNLOADS = (
-    ("/resources/whitepapers/state-of-smarketing-2025.pdf", "Whitepaper – State of Smarketing 2025"),
+    ("/resources/whitepapers/state-of-smarketing.pdf", "Whitepaper – State of Smarketing"),
     ("/resources/ebooks/the-mql-handbook.pdf", "E-book – The MQL handbook"),
     ("/resources/templates/marketing-sales-sla.docx", "Template – Marketing–sales SLA"),
     ("/resources/checklists/lead-scoring-checklist.pdf", "Checklist – Lead scoring"),
@@ -334,11 +334,11 @@ _BLOG_POSTS = (
     "what-is-smarketing", "mql-vs-sql", "lead-scoring-101", "writing-a-service-level-agreement",
     "why-sales-ignores-your-leads", "buyer-personas-that-work", "b2b-funnel-metrics", "lead-handoff-checklist",
     "closed-loop-reporting", "intent-data-explained", "account-based-marketing-basics", "nurture-emails-that-convert",
-    "sales-feedback-loops", "revenue-operations-primer", "how-to-disqualify-leads", "demand-gen-budget-2025",
+    "sales-feedback-loops", "revenue-operations-primer", "how-to-disqualify-leads", "planning-the-demand-gen-budget",
 )
 _EMAILS = (
-    ("newsletter-2025-08", "Newsletter – August"), ("newsletter-2025-09", "Newsletter – September"),
-    ("newsletter-2025-10", "Newsletter – October"), ("nurture-1-why-mqls-go-cold", "Nurture 1 – Why MQLs go cold"),
+    ("newsletter-august", "Newsletter – August"), ("newsletter-september", "Newsletter – September"),
+    ("newsletter-october", "Newsletter – October"), ("nurture-1-why-mqls-go-cold", "Nurture 1 – Why MQLs go cold"),
     ("nurture-2-roi-calculator", "Nurture 2 – ROI calculator"), ("nurture-3-customer-story", "Nurture 3 – Customer story"),
     ("event-invite-web-summit", "Invitation – Web Summit"), ("product-update-q3", "Product update – Q3"),
 )
@@ -409,7 +409,7 @@ _SOURCES = (
         _utm("Facebook – Retargeting", "facebook", "paid_social", "retargeting-pricing", "", "video-30s"),
     ), _CAPTURES["downloads"] + _CAPTURES["webinar"]),
     _Source("content_download", 12, (
-        _utm("Whitepaper – State of Smarketing 2025", "newsletter", "email", "state-of-smarketing-2025"),
+        _utm("Whitepaper – State of Smarketing", "newsletter", "email", "state-of-smarketing"),
         _utm("E-book – The MQL handbook", "linkedin", "social", "mql-handbook"),
         _utm("Template – Marketing–sales SLA", "google", "organic"),
     ), _CAPTURES["downloads"]),
@@ -417,8 +417,8 @@ _SOURCES = (
         _utm(f"Webinar – {title}", "newsletter", "email", f"webinar-{slug}") for slug, title in _WEBINARS
     ), _CAPTURES["webinar"]),
     _Source("event", 6, (
-        _utm("SaaStr Europa 2025"), _utm("Web Summit 2025"), _utm("DMEXCO 2025"),
-        _utm("B2B Marketing Expo London 2025"),
+        _utm("SaaStr Europa"), _utm("Web Summit"), _utm("DMEXCO"),
+        _utm("B2B Marketing Expo London"),
     ), _CAPTURES["event"], created_by_marketer=True),
     _Source("email", 7, tuple(
         _utm(title, "newsletter", "email", slug) for slug, title in _EMAILS[:6]
@@ -430,7 +430,7 @@ _SOURCES = (
         _utm("Partner – RevOps Collective", "partner", "referral", "revops-collective"),
     ), _CAPTURES["website"]),
     _Source("list_import", 5, (
-        _utm("Trade show list – DMEXCO 2025"), _utm("Webinar co-host list – Q3"),
+        _utm("Trade show list – DMEXCO"), _utm("Webinar co-host list – Q3"),
     ), _CAPTURES["import"], created_by_marketer=True),
 )
 
@@ -474,7 +474,7 @@ def _activity_pool(meeting_weight: int) -> tuple[str, ...]:
         ),
         "other": (
             ("chat: pricing question", '{"channel": "website-chat"}', 2),
-            ("event: Web Summit 2025 booth visit", "{}", 1),
+            ("event: Web Summit booth visit", "{}", 1),
             ("review-site: compared Smarketing with alternatives", '{"site": "g2"}', 1),
         ),
     }
@@ -482,11 +482,11 @@ def _activity_pool(meeting_weight: int) -> tuple[str, ...]:
         "page_view": 42, "email_open": 19, "click": 8, "email_click": 8, "download": 6, "form_submission": 4,
         "webinar": 4, "meeting_booked": meeting_weight, "other": 3,
     }
-    shares = {
-        _activity_entry(activity_type, url, properties): share * weight / sum(w for _, _, w in entries[activity_type])
-        for activity_type, share in type_shares.items()
-        for url, properties, weight in entries[activity_type]
-    }
+    shares: dict[str, float] = defaultdict(float)
+    for activity_type, share in type_shares.items():
+        total = sum(weight for _, _, weight in entries[activity_type])
+        for url, properties, weight in entries[activity_type]:
+            shares[_activity_entry(activity_type, url, properties)] += share * weight / total
     return _expand(shares, ACTIVITY_POOL_SIZE)
 
 

@@ -12,7 +12,19 @@ from django.db import connection
 from django.db.models import Count, Max
 from freezegun import freeze_time
 
-from leads.demo import DEMO_PASSWORD, demo_seed, unique_email
+from leads.demo import (
+    ACTIVITY_COLUMNS,
+    COMPANY_COLUMNS,
+    DEMO_PASSWORD,
+    LEAD_COLUMNS,
+    STAGE_CHANGE_COLUMNS,
+    DemoPlan,
+    chunk_rows,
+    companies_for,
+    company_rows,
+    demo_seed,
+    unique_email,
+)
 from leads.identity import FREE_MAIL_DOMAINS
 from leads.models import Activity, ActivityType, Company, Lead, Reason, Stage, StageChange
 from leads.services import REASON_LIST_OF, REASON_REQUIRED, SYSTEM, TRANSITIONS
@@ -231,6 +243,19 @@ def test_reset_replaces_everything(seeded):
     assert User.objects.count() == 11
     # The next lead the application creates gets a fresh id.
     assert Lead.objects.create(email="after.seed@example.com").id == 41
+
+
+def test_rows_need_no_escaping_in_copy_text_format():
+    # COPY text format reads tab, newline and backslash as syntax; the generator promises none in a value.
+    plan = DemoPlan(seed=11, leads=LEADS, activities=ACTIVITIES, companies=companies_for(LEADS),
+                    anchor=int(ANCHOR.timestamp()), postgresql=True)
+    leads, stage_changes, activities = chunk_rows(plan, 0)
+    for rows, columns in ((company_rows(plan, 0), COMPANY_COLUMNS), (leads, LEAD_COLUMNS),
+                          (stage_changes, STAGE_CHANGE_COLUMNS), (activities, ACTIVITY_COLUMNS)):
+        assert rows
+        for line in rows:
+            assert line.count("\t") == len(columns) - 1, line
+            assert "\n" not in line and "\r" not in line and "\\" not in line.replace("\\N", ""), line
 
 
 def test_a_repeated_address_gets_the_lead_id():
