@@ -28,7 +28,7 @@ from dashboards.metrics import (
     percent_change,
     velocity_parse,
 )
-from dashboards.models import FunnelDay, Grain, RollupDay
+from dashboards.models import CalibrationSnapshot, FunnelDay, Grain, RollupDay
 from dashboards.periods import Period, Span, day_bounds, local_today, org_zone, weeks_back
 from leads.models import Lead, Stage
 from scoring.models import Persona
@@ -465,3 +465,207 @@ def funnel_trend(*, filters: Filters, weeks: int = 12, zone: ZoneInfo | None = N
                                            if to == stage and span.first <= day <= span.last)))
         result.append(series)
     return result
+
+
+# --- Calibration ---------------------------------------------------------------------------------------------
+
+# A snapshot older than this is recomputed (nightly by the job, or on the next visit on a small database).
+CALIBRATION_MAX_AGE = timedelta(hours=24)
+
+
+def calibration_latest(*, outcome: str) -> CalibrationSnapshot | None:
+    return CalibrationSnapshot.objects.filter(outcome=outcome).order_by("-computed_at", "-id").first()
+
+
+def calibration_is_stale(snapshot: CalibrationSnapshot | None, *, version_number: int | None) -> bool:
+    from django.utils import timezone
+
+    return (snapshot is None or snapshot.scoring_version_number != version_number
+            or timezone.now() - snapshot.computed_at > CALIBRATION_MAX_AGE)
+
+
+# --- The feedback loop -------------------------------------------------------------------------------------
+
+
+def lead_filter_q(filters: Filters, prefix: str = "lead__") -> Q:
+    """The dashboard filters as a condition on a model with a lead (today's source, campaign, persona, owner)."""
+    conditions = {
+        "source": f"{prefix}source", "campaign": f"{prefix}campaign", "persona": f"{prefix}score__persona_id",
+        "rep": f"{prefix}owner_id", "team": f"{prefix}owner__team_id",
+    }
+    return Q(**{conditions[name]: value for name, value in filters.items()})
+
+
+@dataclass(frozen=True)
+class ObjectionHeard:
+    objection_id: int
+    label: str
+    heard: int
+    previous: int
+    answers: int
+
+    @property
+    def change(self) -> float | None:
+        return percent_change(self.heard, self.previous)
+
+
+def objections_heard(*, period: Period, filters: Filters, zone: ZoneInfo | None = None) -> list[ObjectionHeard]:
+    """Objections by how often reps heard them (on contact attempts and in feedback), most heard first, with
+    how many pieces of content answer each: the ones without are marketing's to-do list."""
+    from leads.models import ContactAttempt, Feedback, Objection
+
+    zone = zone or org_zone()
+    counts: dict[str, dict[int, int]] = {"current": defaultdict(int), "previous": defaultdict(int)}
+    for name, span in (("current", period.current), ("previous", period.previous)):
+        start, end = day_bounds(span.first, span.last, zone)
+        for model, moment in ((ContactAttempt, "occurred_at"), (Feedback, "created_at")):
+            rows = (model.objects.filter(lead_filter_q(filters), objection__isnull=False,
+                                         **{f"{moment}__gte": start, f"{moment}__lt": end})
+                    .values("objection_id").annotate(n=Count("id")).order_by())
+            for row in rows:
+                counts[name][row["objection_id"]] += row["n"]
+    ids = set(counts["current"]) | set(counts["previous"])
+    objections = Objection.objects.filter(pk__in=ids).annotate(answer_count=Count("answers")).values_list(
+        "id", "label", "answer_count")
+    result = [ObjectionHeard(objection_id=pk, label=label, heard=counts["current"].get(pk, 0),
+                             previous=counts["previous"].get(pk, 0), answers=answers)
+              for pk, label, answers in objections]
+    result.sort(key=lambda item: (-item.heard, -item.previous, item.label))
+    return [item for item in result if item.heard or item.previous]
+
+
+def objections_without_content() -> list[tuple[int, str, int]]:
+    """Active objections no content answers yet, with how often they were heard in all: (id, label, heard)."""
+    from leads.models import Objection
+
+    return list(Objection.objects.filter(is_active=True, answers__isnull=True)
+                .annotate(heard=Count("contact_attempts", distinct=True) + Count("feedback", distinct=True))
+                .order_by("-heard", "label").values_list("id", "label", "heard"))
+
+
+FEEDBACK_REASON_KINDS = ("rejection", "disqualification", "loss", "recycling")
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    kind: str
+    kind_label: str
+    reason: str
+    count: int
+    previous: int
+    by_value: dict = field(default_factory=dict)
+
+    @property
+    def change(self) -> float | None:
+        return percent_change(self.count, self.previous)
+
+
+@dataclass(frozen=True)
+class ReasonsReport:
+    by: str
+    values: list[tuple[object, str]]  # the breakdown's columns, biggest first
+    reasons: list[ReasonCount]
+    weeks: list[Span]
+    weekly: dict[str, list[int]]  # kind -> count per week
+
+    @property
+    def week_labels(self) -> list[str]:
+        return [f"Week of {span.first:%-d %b}" for span in self.weeks]
+
+
+_FEEDBACK_DIMENSION = {"source": "lead__source", "campaign": "lead__campaign", "persona": "lead__score__persona_id",
+                       "rep": "lead__owner_id", "team": "lead__owner__team_id"}
+
+
+def feedback_reasons(*, period: Period, filters: Filters, by: str, zone: ZoneInfo | None = None,
+                     weeks: int = 12) -> ReasonsReport:
+    """Why leads were rejected, disqualified, lost or sent back, per listed reason: this period, the previous
+    one, split by a dimension; and each kind per week over the last `weeks` weeks."""
+    from django.db.models.functions import TruncDate
+
+    from leads.models import Feedback, FeedbackKind
+
+    zone = zone or org_zone()
+    column = _FEEDBACK_DIMENSION[by]
+    base = Feedback.objects.filter(lead_filter_q(filters), kind__in=FEEDBACK_REASON_KINDS, reason__isnull=False)
+    start, end = day_bounds(period.current.first, period.current.last, zone)
+    current = (base.filter(created_at__gte=start, created_at__lt=end)
+               .values("kind", "reason__label", column).annotate(n=Count("id")).order_by())
+    previous_start, previous_end = day_bounds(period.previous.first, period.previous.last, zone)
+    previous = dict(((row["kind"], row["reason__label"]), row["n"]) for row in
+                    base.filter(created_at__gte=previous_start, created_at__lt=previous_end)
+                    .values("kind", "reason__label").annotate(n=Count("id")).order_by())
+    per_reason: dict[tuple[str, str], dict] = defaultdict(lambda: defaultdict(int))
+    value_totals: dict = defaultdict(int)
+    for row in current:
+        per_reason[(row["kind"], row["reason__label"])][row[column]] += row["n"]
+        value_totals[row[column]] += row["n"]
+    labels = dict(FeedbackKind.choices)
+    keys = set(per_reason) | set(previous)
+    reasons = [ReasonCount(kind=kind, kind_label=labels.get(kind, kind), reason=reason,
+                           count=sum(per_reason[(kind, reason)].values()), previous=previous.get((kind, reason), 0),
+                           by_value=dict(per_reason[(kind, reason)]))
+               for kind, reason in keys]
+    reasons.sort(key=lambda item: (FEEDBACK_REASON_KINDS.index(item.kind), -item.count, -item.previous, item.reason))
+    ordered_values = sorted(value_totals, key=lambda value: -value_totals[value])[:8]
+    value_labels = dimension_labels(by, set(ordered_values))
+
+    today = local_today(zone)
+    spans = weeks_back(today, weeks)
+    first, last = day_bounds(spans[0].first, today, zone)
+    weekly = {kind: [0] * len(spans) for kind in FEEDBACK_REASON_KINDS}
+    days = (Feedback.objects.filter(lead_filter_q(filters), kind__in=FEEDBACK_REASON_KINDS, created_at__gte=first,
+                                    created_at__lt=last)
+            .annotate(day=TruncDate("created_at", tzinfo=zone)).values("kind", "day").annotate(n=Count("id"))
+            .order_by())
+    for row in days:
+        for index, span in enumerate(spans):
+            if span.first <= row["day"] <= span.last:
+                weekly[row["kind"]][index] += row["n"]
+    return ReasonsReport(by=by, values=[(value, value_labels[value]) for value in ordered_values], reasons=reasons,
+                         weeks=spans, weekly=weekly)
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    value: object
+    label: str
+    ratings: int
+    average: float | None
+    low: int  # rated 1 or 2
+
+
+def feedback_quality(*, period: Period, filters: Filters, by: str, zone: ZoneInfo | None = None) -> list[QualityRow]:
+    """Sales' lead-quality ratings (1–5) in the period per source, campaign, persona, rep or team."""
+    from django.db.models import Avg
+
+    from leads.models import Feedback
+
+    zone = zone or org_zone()
+    column = _FEEDBACK_DIMENSION[by]
+    start, end = day_bounds(period.current.first, period.current.last, zone)
+    rows = list(Feedback.objects.filter(lead_filter_q(filters), created_at__gte=start, created_at__lt=end)
+                .values(column).annotate(n=Count("id"), average=Avg("quality"), low=Count("id", filter=Q(quality__lte=2)))
+                .order_by("-n"))
+    labels = dimension_labels(by, {row[column] for row in rows})
+    return [QualityRow(value=row[column], label=labels[row[column]], ratings=row["n"],
+                       average=float(row["average"]) if row["average"] is not None else None, low=row["low"])
+            for row in rows]
+
+
+FEEDBACK_TEXT_LIMIT = 60
+
+
+def feedback_texts(*, filters: Filters, search: str = "", limit: int = FEEDBACK_TEXT_LIMIT) -> dict[str, list]:
+    """The latest written feedback (newest first, at most `limit`), grouped by reason, optionally searched."""
+    from leads.models import Feedback
+
+    rows = (Feedback.objects.filter(lead_filter_q(filters)).exclude(text="")
+            .select_related("reason", "lead", "author", "objection").order_by("-created_at", "-id"))
+    if search.strip():
+        rows = rows.filter(text__icontains=search.strip()[:100])
+    grouped: dict[str, list] = {}
+    for feedback in rows[:limit]:
+        label = feedback.reason.label if feedback.reason else feedback.get_kind_display()
+        grouped.setdefault(label, []).append(feedback)
+    return grouped

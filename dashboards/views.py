@@ -1,24 +1,40 @@
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from dashboards.calibration import MAX_LEADS, MIN_EACH_CLASS, MIN_OUTCOMES
+from dashboards.models import CalibrationSnapshot
 from dashboards.periods import PERIOD_CHOICES, period_resolve
 from dashboards.selectors import (
     DIMENSION_LABELS,
     DIMENSIONS,
     OPEN_FOR_SALES,
+    calibration_is_stale,
+    calibration_latest,
     closed_loop,
+    feedback_quality,
+    feedback_reasons,
+    feedback_texts,
     filter_choices,
     filters_from,
     funnel_breakdown,
     funnel_report,
     funnel_trend,
+    objections_heard,
+    objections_without_content,
     rep_work_counts,
     stage_counts,
 )
+from dashboards.services import calibration_draft_create, calibration_snapshot_compute
 from leads.models import Lead, Stage
 from leads.selectors import leads_for_list
+from scoring.models import LeadScore
+from scoring.services import scoring_version_active
 from smarketing.roles import Action, Role
+from smarketing.tasks import enqueue
 
 HOME_LIST_SIZE = 8
 
@@ -81,3 +97,90 @@ def funnel(request: HttpRequest) -> HttpResponse:
         return render(request, f"dashboards/funnel.html#{_FUNNEL_PARTIALS[target]}", context)
     context["choices"] = filter_choices()
     return render(request, "dashboards/funnel.html", context)
+
+
+# Up to this many scored leads the calibration is computed while the page loads; above, by the job.
+CALIBRATION_INLINE_LEADS = 50_000
+
+
+def _calibration_outcome(request: HttpRequest) -> str:
+    value = request.GET.get("outcome") or request.POST.get("outcome")
+    return value if value in CalibrationSnapshot.Outcome.values else CalibrationSnapshot.Outcome.ACCEPTANCE
+
+
+def calibration(request: HttpRequest) -> HttpResponse:
+    """How well the scoring in force separates good leads from bad ones, and what points the data suggests."""
+    if not request.user.can(Action.LEAD_VIEW):
+        raise PermissionDenied
+    outcome = _calibration_outcome(request)
+    version = scoring_version_active()
+    snapshot = calibration_latest(outcome=outcome)
+    computing = False
+    if version is not None and calibration_is_stale(snapshot, version_number=version.number):
+        if LeadScore.objects.count() <= CALIBRATION_INLINE_LEADS:
+            snapshot = calibration_snapshot_compute(outcome=outcome)
+        else:
+            computing = enqueue("dashboards.tasks.calibrate_scoring_task", outcome=outcome)
+    result = snapshot.result if snapshot and version and snapshot.scoring_version_number == version.number else None
+    context = {
+        "outcome": outcome, "outcome_choices": CalibrationSnapshot.Outcome.choices, "version": version,
+        "snapshot": snapshot if result is not None else None, "result": result, "computing": computing,
+        "min_outcomes": MIN_OUTCOMES, "min_each": MIN_EACH_CLASS, "max_leads": MAX_LEADS,
+        "can_draft": request.user.can(Action.QUALIFICATION_EDIT),
+        "suggests_changes": bool(result and any(rule.get("suggested") is not None and rule["suggested"] != rule["points"]
+                                                for rule in result.get("rules", []))),
+    }
+    return render(request, "dashboards/calibration.html", context)
+
+
+@require_POST
+def calibration_recompute(request: HttpRequest) -> HttpResponse:
+    if not request.user.can(Action.QUALIFICATION_EDIT):
+        raise PermissionDenied
+    outcome = _calibration_outcome(request)
+    if LeadScore.objects.count() <= CALIBRATION_INLINE_LEADS:
+        calibration_snapshot_compute(outcome=outcome)
+        messages.success(request, "Calibration recomputed.")
+    elif enqueue("dashboards.tasks.calibrate_scoring_task", outcome=outcome):
+        messages.info(request, "Recomputing the calibration; it appears here in a minute or two.")
+    return redirect(f"{reverse('dashboards:calibration')}?outcome={outcome}")
+
+
+@require_POST
+def calibration_draft(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    """Turns the suggested points into a draft scoring version, which both teams then review and sign."""
+    snapshot = get_object_or_404(CalibrationSnapshot, pk=snapshot_id)
+    try:
+        draft, changed = calibration_draft_create(snapshot=snapshot, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(f"{reverse('dashboards:calibration')}?outcome={snapshot.outcome}")
+    messages.success(request, f"Draft v{draft.number} now has the suggested points for {changed} rule(s). "
+                              "Check them with the what-if, then both managers sign.")
+    return redirect("scoring:version_detail", kind="scoring", number=draft.number)
+
+
+def feedback_loop(request: HttpRequest) -> HttpResponse:
+    """What sales tells marketing: objections heard, why leads were turned down, quality ratings, the words."""
+    if not request.user.can(Action.LEAD_VIEW):
+        raise PermissionDenied
+    state = _dashboard_state(request)
+    period, filters = state["period"], state["filters"]
+    by = request.GET.get("by") if request.GET.get("by") in ("source", "campaign", "persona", "rep", "team") else "source"
+    search = (request.GET.get("q") or "").strip()
+    context = {**state, "by": by, "search": search, "period_choices": PERIOD_CHOICES,
+               "dimension_labels": DIMENSION_LABELS,
+               "texts": feedback_texts(filters=filters, search=search)}
+    if request.htmx and request.htmx.target == "feedback-texts":
+        return render(request, "dashboards/feedback.html#feedback-texts", context)
+    context.update(
+        objections=objections_heard(period=period, filters=filters),
+        without_content=objections_without_content(),
+        reasons=feedback_reasons(period=period, filters=filters, by=by),
+        quality=feedback_quality(period=period, filters=filters, by=by),
+        can_edit_content=request.user.can(Action.CONTENT_EDIT),
+    )
+    if request.htmx and request.htmx.target == "dashboard-panels":
+        return render(request, "dashboards/feedback.html#dashboard-panels", context)
+    context["choices"] = filter_choices()
+    return render(request, "dashboards/feedback.html", context)

@@ -2,7 +2,7 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import F, Q
 
 from leads.models import Lead, Stage
 from smarketing.models import User
@@ -58,6 +58,14 @@ class LeadFilter(django_filters.FilterSet):
     @property
     def qs(self):
         queryset = super().qs
+        # Leads without a score sort last both ways, on every database (PostgreSQL puts NULLs first in DESC).
+        ordering = [
+            F("score__total").desc(nulls_last=True) if term == "-score__total"
+            else F("score__total").asc(nulls_last=True) if term == "score__total" else term
+            for term in queryset.query.order_by
+        ]
+        if ordering:
+            queryset = queryset.order_by(*ordering)
         # A stable order under every sort, so paging never shows a row twice.
         return queryset.order_by(*queryset.query.order_by, "-id") if queryset.query.order_by else \
             queryset.order_by("-created_at", "-id")

@@ -11,15 +11,23 @@ Works on PostgreSQL and SQLite (the embedded default), which differ in a handful
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
 
 from leads.identity import FREE_MAIL_DOMAINS
 from leads.models import Activity, ActivityType, Company, Lead
-from scoring.models import Criteria, EngagementRule, FitRule, Grade, LeadScore, Operator, Persona, ScoringVersion
+from scoring.models import (
+    Criteria,
+    EngagementRule,
+    FitRule,
+    Grade,
+    LeadScore,
+    Operator,
+    Persona,
+    ScoringVersion,
+)
 
 LEAD = Lead._meta.db_table
 COMPANY = Company._meta.db_table
@@ -82,6 +90,14 @@ def _greatest(a: str, b: str) -> str:
     return f"GREATEST({a}, {b})" if _is_postgres() else f"MAX({a}, {b})"
 
 
+def _round_half_away(value_sql: str) -> str:
+    """Round to whole points, halves away from zero on both databases (2.5 → 3, −2.5 → −3).
+
+    PostgreSQL rounds a double half to even; as numeric it rounds half away from zero, like SQLite.
+    One cast per lead and rule, after the aggregate: cheap."""
+    return f"ROUND(CAST({value_sql} AS numeric))" if _is_postgres() else f"ROUND({value_sql})"
+
+
 def _email_domain_sql() -> str:
     return "split_part(l.email, '@', 2)" if _is_postgres() else "substr(l.email, instr(l.email, '@') + 1)"
 
@@ -100,9 +116,15 @@ def _as_number(text_sql: str) -> str:
     if _is_postgres():
         return (f"(CASE WHEN {text_sql} ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$' "
                 f"THEN CAST({text_sql} AS double precision) END)")
+    # The same numbers as the PostgreSQL pattern above: an optional leading minus, digits, and at most one
+    # dot with digits on both sides ("1000-5000", "-", "1.2.3" and "n/a" are not numbers).
+    t = f"trim({text_sql})"
     return (f"(CASE WHEN typeof({text_sql}) IN ('integer', 'real') THEN {text_sql} "
-            f"WHEN trim({text_sql}) <> '' AND trim({text_sql}) NOT GLOB '*[^0-9.-]*' "
-            f"THEN CAST(trim({text_sql}) AS REAL) END)")
+            f"WHEN ({t} GLOB '[0-9]*' OR {t} GLOB '-[0-9]*') AND {t} GLOB '*[0-9]' "
+            f"AND substr({t}, 2) NOT GLOB '*[^0-9.]*' "
+            f"AND length({t}) - length(replace({t}, '.', '')) <= 1 "
+            f"AND {t} NOT GLOB '*-.*' AND {t} NOT GLOB '*.-*' "
+            f"THEN CAST({t} AS REAL) END)")
 
 
 def _age_days_sql(params: list[Any], now: datetime) -> str:
@@ -117,7 +139,7 @@ def _age_days_sql(params: list[Any], now: datetime) -> str:
 def now_param(now: datetime) -> Any:
     if _is_postgres():
         return now
-    return now.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _json_object(pairs: list[tuple[str, str]], params: list[Any]) -> str:
@@ -226,6 +248,15 @@ def _number(value: str) -> float:
         raise RuleError(f"“{value}” is not a number.") from None
 
 
+def title_keywords_pattern(keywords: list[str]) -> str:
+    """A case-insensitive regular expression matching any keyword at the start of a word of a job title:
+    "engineer" matches "Engineering director", "cto" matches "CTO" but not "Director"."""
+    alternatives = "|".join(re.escape(k.strip().lower()) for k in keywords if k.strip())
+    if _is_postgres():
+        return rf"\m({alternatives})"
+    return rf"(?i)\b({alternatives})"
+
+
 def persona_case_sql(personas: list[Persona], params: list[Any]) -> str:
     """The id of the lead's persona: the most specific one whose criteria the lead all meets."""
     ordered = sorted((p for p in personas if p.is_active and p.specificity), key=lambda p: (-p.specificity, p.priority, p.pk))
@@ -235,11 +266,9 @@ def persona_case_sql(personas: list[Persona], params: list[Any]) -> str:
     for persona in ordered:
         parts = []
         if persona.title_keywords:
-            likes = []
-            for keyword in persona.title_keywords:
-                params.append(f"%{_like_escape(keyword.strip().lower())}%")
-                likes.append("LOWER(l.job_title) LIKE %s ESCAPE '\\'")
-            parts.append("(" + " OR ".join(likes) + ")")
+            # Keywords start words of the title: "cto" matches "CTO & co-founder", not "Director".
+            params.append(title_keywords_pattern(persona.title_keywords))
+            parts.append("l.job_title ~* %s" if _is_postgres() else "l.job_title REGEXP %s")
         if persona.seniorities:
             params.extend(persona.seniorities)
             parts.append(f"l.seniority IN ({', '.join(['%s'] * len(persona.seniorities))})")
@@ -340,7 +369,7 @@ def score_select_sql(compiled: CompiledVersion, scope: LeadScope, now: datetime)
             cap_params.append(rule.cap)
             summed = _least("%s", summed)
         eng_params.extend(cap_params + cond_params + weight_params)
-        eng_columns.append(f"CAST(ROUND({summed}) AS INTEGER) AS e{index}")
+        eng_columns.append(f"CAST({_round_half_away(summed)} AS INTEGER) AS e{index}")
     eng_params.append(ActivityType.FORM_SUBMISSION)
     eng_columns.append("SUM(CASE WHEN a.type = %s THEN 1 ELSE 0 END) AS conversions")
     scope_a_params: list[Any] = []

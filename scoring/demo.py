@@ -4,7 +4,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import ActivityType, Seniority
-from scoring.models import Criteria, DefinitionVersion, EngagementRule, FitRule, Persona, ScoringVersion, VersionStatus
+from scoring.models import (
+    Criteria,
+    DefinitionVersion,
+    EngagementRule,
+    FitRule,
+    Persona,
+    ScoringVersion,
+    VersionStatus,
+)
 
 PERSONAS = [
     dict(name="Technical buyer", priority=10,

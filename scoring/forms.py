@@ -69,6 +69,15 @@ class EngagementRuleForm(forms.ModelForm):
         fields = ["label", "activity_type", "url_match", "url_value", "property_key", "property_min", "points",
                   "cap", "half_life_days"]
 
+    def clean(self):
+        # Said next to the field here, before the model's check constraints would say it in their words.
+        cleaned = super().clean()
+        if cleaned.get("property_key") and cleaned.get("property_min") is None and "property_min" not in self.errors:
+            self.add_error("property_min", "Give the minimum value of the property.")
+        if cleaned.get("half_life_days") == 0:
+            self.add_error("half_life_days", "A half-life is at least one day; leave it empty for no decay.")
+        return cleaned
+
 
 class GradesForm(forms.Form):
     a = forms.IntegerField(label="Grade A from fit")

@@ -72,7 +72,7 @@ class Persona(models.Model):
     pains = models.TextField(blank=True)
     goals = models.TextField(blank=True)
     title_keywords = models.JSONField(default=list, blank=True,
-                                      help_text="Words of the job title, any of which matches (case-insensitive).")
+                                      help_text="Any of these at the start of a word of the job title matches (case-insensitive).")
     seniorities = models.JSONField(default=list, blank=True)
     company_size_min = models.PositiveIntegerField(null=True, blank=True)
     company_size_max = models.PositiveIntegerField(null=True, blank=True)
@@ -304,6 +304,9 @@ class VersionComment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.author}: {self.body[:60]}"
+
 
 class RescoreRun(models.Model):
     """One run of the rescoring job: what it covered and how far it got (the UI's progress bar)."""
@@ -324,6 +327,9 @@ class RescoreRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} rescore of {self.started_at:%Y-%m-%d %H:%M}"
 
     @property
     def progress_percent(self) -> int:

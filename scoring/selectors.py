@@ -1,5 +1,6 @@
 """Reads of the qualification agreement: versions, a lead's explained score, accounts, what-if."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +71,8 @@ def persona_reasons(*, persona: Persona, lead: Lead) -> list[str]:
     """Why a persona matched, criterion by criterion, in words a rep reads."""
     reasons = []
     title = (lead.job_title or "").lower()
-    hits = [k for k in persona.title_keywords if k.strip().lower() in title]
+    hits = [k for k in persona.title_keywords
+            if k.strip() and re.search(rf"\b{re.escape(k.strip().lower())}", title)]
     if persona.title_keywords and hits:
         reasons.append(f"job title “{lead.job_title}” contains “{hits[0]}”")
     if persona.seniorities:
@@ -190,18 +192,20 @@ def what_if(*, draft_scoring: ScoringVersion | None = None,
             params,
         )
         now_meets, new_meets, now_becomes, new_becomes, now_ready, new_ready = (int(v) for v in cursor.fetchone())
-        cursor.execute(
-            f"SELECT lead_id, email, first_name, last_name, stage, new_mql FROM ({per_lead}) f "
-            f"WHERE now_mql <> new_mql ORDER BY lead_id LIMIT {WHAT_IF_SAMPLE * 4}",
-            params,
-        )
-        changed = [dict(zip(["id", "email", "first_name", "last_name", "stage", "gains"], row, strict=True))
-                   for row in cursor.fetchall()]
+        samples = {}
+        # Gains and losses are sampled apart, so many gains never hide the leads that would lose.
+        for side, (was, becomes) in {"gains": (0, 1), "losses": (1, 0)}.items():
+            cursor.execute(
+                f"SELECT lead_id, email, first_name, last_name, stage FROM ({per_lead}) f "
+                f"WHERE now_mql = {was} AND new_mql = {becomes} ORDER BY lead_id LIMIT {WHAT_IF_SAMPLE}",
+                params,
+            )
+            samples[side] = [dict(zip(["id", "email", "first_name", "last_name", "stage"], row, strict=True))
+                             for row in cursor.fetchall()]
         if draft_scoring is not None:
             cursor.execute("DROP TABLE IF EXISTS whatif_scores")
     return WhatIf(
         meets_mql=(now_meets, new_meets), becomes_mql=(now_becomes, new_becomes), sql_ready=(now_ready, new_ready),
-        gains=[row for row in changed if row["gains"]][:WHAT_IF_SAMPLE],
-        losses=[row for row in changed if not row["gains"]][:WHAT_IF_SAMPLE],
+        gains=samples["gains"], losses=samples["losses"],
         seconds=(timezone.now() - started).total_seconds(),
     )

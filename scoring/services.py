@@ -424,16 +424,18 @@ def rescore_stale(*, limit: int = 50_000) -> int:
     ids = stale_lead_ids(since=since, version=version, limit=limit)
     if not ids:
         return 0
-    if len(ids) == limit:
-        # More leads changed than one run takes: keep the watermark so the next run sees the rest.
-        started = since or started
+    # The run's watermark: where the next run starts looking. When more leads changed than one run
+    # takes, it stays where it was, so the next run finds the rest (the ones scored now are no longer
+    # stale: they are scored at `scored_at`, after their last change).
+    watermark = since if len(ids) == limit else started
+    scored_at = timezone.now()
     compiled = CompiledVersion.load(version)
     scored = qualified = 0
     for start in range(0, len(ids), ID_BATCH):
         scope = LeadScope(ids=ids[start:start + ID_BATCH])
-        scored += leads_rescore(compiled=compiled, scope=scope, now=started)
+        scored += leads_rescore(compiled=compiled, scope=scope, now=scored_at)
         qualified += leads_qualify(scope=scope, now=timezone.now())
-    RescoreRun.objects.create(kind=RescoreRun.Kind.INCREMENTAL, version=version, started_at=started,
+    RescoreRun.objects.create(kind=RescoreRun.Kind.INCREMENTAL, version=version, started_at=watermark,
                               finished_at=timezone.now(), chunks_total=1, chunks_done=1, leads_scored=scored,
                               leads_qualified=qualified, reason=f"{len(ids)} leads changed")
     return scored

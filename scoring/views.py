@@ -2,11 +2,20 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from scoring.forms import CommentForm, CriteriaForm, EngagementRuleForm, FitRuleForm, GradesForm, PersonaForm
-from scoring.models import Criteria, DefinitionVersion, EngagementRule, FitRule, Persona, ScoringVersion, VersionStatus
+from scoring.models import (
+    Criteria,
+    DefinitionVersion,
+    EngagementRule,
+    FitRule,
+    Persona,
+    ScoringVersion,
+    VersionStatus,
+)
 from scoring.selectors import definition_versions, rescore_run_latest, scoring_versions, version_in, what_if
 from scoring.services import (
     criteria_save,
@@ -75,15 +84,14 @@ def persona_edit(request: HttpRequest, persona_id: int | None = None) -> HttpRes
     _ensure_can_view(request)
     persona = get_object_or_404(Persona, pk=persona_id) if persona_id else Persona()
     form = PersonaForm(request.POST or None, instance=persona)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                persona_save(persona=form.save(commit=False), actor=request.user)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"Persona “{persona.name}” saved. Leads are re-matched by the rescore.")
-                return redirect("scoring:overview")
+    if request.method == "POST" and form.is_valid():
+        try:
+            persona_save(persona=form.save(commit=False), actor=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Persona “{persona.name}” saved. Leads are re-matched by the rescore.")
+            return redirect("scoring:overview")
     can_edit = request.user.role in ("marketing_manager", "sales_manager", "admin")
     return render(request, "scoring/persona_form.html", {"form": form, "persona": persona, "can_edit": can_edit})
 
@@ -154,6 +162,16 @@ def version_what_if(request: HttpRequest, kind: str, number: int) -> HttpRespons
     return render(request, "scoring/what_if.html", {"what_if": result, "version": version, "kind": kind})
 
 
+def _refuse_unless_draft(request: HttpRequest, version: ScoringVersion) -> HttpResponse | None:
+    """A rule posted to a version that was signed meanwhile: say why, on the version's page."""
+    if version.is_draft:
+        return None
+    messages.error(request, f"v{version.number} is no longer a draft, so it cannot change. "
+                            "Open a new draft to propose changes.")
+    url = reverse("scoring:version_detail", kwargs={"kind": "scoring", "number": version.number})
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
 def _rules_response(request: HttpRequest, version: ScoringVersion, section: str, **forms) -> HttpResponse:
     context = _version_context(request, "scoring", version)
     context.update({name: form for name, form in forms.items() if form is not None})
@@ -164,6 +182,8 @@ def _rules_response(request: HttpRequest, version: ScoringVersion, section: str,
 @require_POST
 def fit_rule_edit(request: HttpRequest, number: int, rule_id: int | None = None) -> HttpResponse:
     version = _version("scoring", number)
+    if refused := _refuse_unless_draft(request, version):
+        return refused
     rule = get_object_or_404(FitRule, pk=rule_id, version=version) if rule_id else FitRule(version=version)
     form = FitRuleForm(request.POST, instance=rule, prefix="fit")
     if form.is_valid():
@@ -183,6 +203,8 @@ def fit_rule_edit(request: HttpRequest, number: int, rule_id: int | None = None)
 @require_POST
 def engagement_rule_edit(request: HttpRequest, number: int, rule_id: int | None = None) -> HttpResponse:
     version = _version("scoring", number)
+    if refused := _refuse_unless_draft(request, version):
+        return refused
     rule = get_object_or_404(EngagementRule, pk=rule_id, version=version) if rule_id else EngagementRule(version=version)
     form = EngagementRuleForm(request.POST, instance=rule, prefix="eng")
     if form.is_valid():
@@ -202,6 +224,8 @@ def engagement_rule_edit(request: HttpRequest, number: int, rule_id: int | None 
 @require_POST
 def rule_remove(request: HttpRequest, number: int, rule_kind: str, rule_id: int) -> HttpResponse:
     version = _version("scoring", number)
+    if refused := _refuse_unless_draft(request, version):
+        return refused
     model = {"fit": FitRule, "engagement": EngagementRule}.get(rule_kind)
     if model is None:
         raise Http404

@@ -126,3 +126,19 @@ def query_with(context, **changes) -> str:
 def stage_entered(flow, stage: str) -> int:
     """How many moves into `stage` a Flow holds."""
     return flow.entered(stage)
+
+
+@register.filter
+def lookup(mapping, key):
+    """mapping[key] in a template; 0 for a missing count."""
+    if isinstance(mapping, dict):
+        return mapping.get(key, 0)
+    return 0
+
+
+@register.filter
+def index(sequence, position: int):
+    try:
+        return sequence[position]
+    except (IndexError, TypeError):
+        return None

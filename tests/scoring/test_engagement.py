@@ -6,7 +6,6 @@ whole points per rule. The cases avoid sums that end in exactly .5 except where 
 """
 
 import pytest
-from django.db import connection
 
 from tests.factories import EngagementRuleFactory, LeadFactory
 from tests.scoring.conftest import activity, score
@@ -159,17 +158,13 @@ def test_conversions_count_form_submissions_whatever_the_rules(scoring_version):
 
 # --- a sum that ends in exactly half a point ---------------------------------------------------------
 
-HALF_TO_EVEN_ON_POSTGRES = pytest.mark.xfail(connection.vendor == "postgresql", strict=True, reason=(
-    "BUG: scoring/compiler.py: engagement is ROUND()ed as double precision on PostgreSQL, which rounds half to "
-    "even (2.5 → 2, −2.5 → −2), while SQLite rounds half away from zero (2.5 → 3): the same lead gets a "
-    "different score on the two databases"))
 
 
 @pytest.mark.parametrize("points, ages, expected", [
-    pytest.param(10, [60], 3, marks=HALF_TO_EVEN_ON_POSTGRES),   # 10 × 0.25 = 2.5
-    pytest.param(5, [30], 3, marks=HALF_TO_EVEN_ON_POSTGRES),    # 5 × 0.5 = 2.5
+    pytest.param(10, [60], 3),   # 10 × 0.25 = 2.5
+    pytest.param(5, [30], 3),    # 5 × 0.5 = 2.5
     pytest.param(7, [30], 4),                                    # 7 × 0.5 = 3.5: both agree on 4
-    pytest.param(-5, [30], -3, marks=HALF_TO_EVEN_ON_POSTGRES),  # −2.5
+    pytest.param(-5, [30], -3),  # −2.5
 ])
 def test_half_a_point_rounds_away_from_zero_on_every_database(scoring_version, points, ages, expected):
     # The same lead must score the same on SQLite (the embedded default) and PostgreSQL (production).

@@ -132,9 +132,6 @@ def test_property_between_counts_numbers_and_ignores_what_is_not_one(scoring_ver
     assert fit_of(scoring_version, rule, properties=properties) == expected
 
 
-@pytest.mark.xfail(ON_SQLITE, strict=True, reason=(
-    "BUG: scoring/compiler.py: _as_number on SQLite accepts any text made of digits, '.' and '-' and CASTs it, "
-    "so a budget of '1000-5000' counts as 1000 and '-' as 0; PostgreSQL (regex) treats both as not a number"))
 @pytest.mark.parametrize("budget", ["1000-5000", "-", "1.2.3"])
 def test_property_between_treats_a_range_or_a_dash_as_not_a_number(scoring_version, budget):
     rule = dict(field="properties.budget", operator="between", value="0", value_to="5000", points=10)

@@ -132,10 +132,6 @@ def test_no_version_in_force_no_rescore(db):
     assert not LeadScore.objects.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: scoring/services.py: rescore_stale, when a batch is full (len(ids) == limit), sets started = since, "
-    "which is also the `now` and computed_at it scores with; the rescored leads keep computed_at < updated_at, "
-    "stay stale, and every later run takes the same first `limit` leads again: the others are never rescored"))
 def test_more_stale_leads_than_one_run_takes_are_all_rescored_over_several_runs(clock, views_worth_five):
     first, second = LeadFactory(), LeadFactory()
     rescore_all(reason="baseline")
