@@ -11,6 +11,7 @@ def navigation(request: HttpRequest) -> dict:
         return {}
     items = [
         ("home", "Home", reverse("home"), True),
+        ("dashboard", "Dashboard", reverse("dashboards:funnel"), user.can(Action.LEAD_VIEW)),
         ("leads", "Leads", reverse("leads:lead_list"), user.can(Action.LEAD_VIEW)),
         ("companies", "Companies", reverse("leads:company_list"), user.can(Action.LEAD_VIEW)),
         ("qualification", "Qualification", reverse("scoring:overview"), user.can(Action.LEAD_VIEW)),
@@ -29,3 +30,4 @@ def navigation(request: HttpRequest) -> dict:
 _SECTION_OF_URL = [("home", "home"), ("lead", "leads"), ("company", "companies"), ("api_token", "integrations"),
                    ("webhook", "integrations")]
 _SECTION_OF_APP = {"scoring": "qualification"}
+_SECTION_OF_APP.update({"dashboards": "dashboard", "meetings": "meeting"})  # issue 7: the dashboards and meetings

@@ -194,6 +194,13 @@ CELERY_BEAT_SCHEDULE: dict = {
                              "kwargs": {"reason": "nightly decay"}},
     # Level-triggered: webhook deliveries whose message was lost (broker down, worker killed) go out again.
     "webhooks-retry-overdue": {"task": "smarketing.tasks.retry_overdue_webhooks_task", "schedule": 60.0},
+    # Dashboards: yesterday's funnel (and the two days before, for late edits) after midnight; every quarter hour
+    # any day never rolled up (a fresh install, a missed night), so pages read rollups, not the stage history.
+    "dashboards-rollup-nightly": {"task": "dashboards.tasks.rollup_funnel_task", "schedule": crontab(hour=0, minute=20)},
+    "dashboards-rollup-missing": {"task": "dashboards.tasks.rollup_funnel_task", "schedule": 900.0,
+                                  "kwargs": {"lookback_days": 0}},
+    # Scoring calibration against both outcomes, after the nightly rescore (it reads every known outcome).
+    "dashboards-calibrate": {"task": "dashboards.tasks.calibrate_scoring_task", "schedule": crontab(hour=3, minute=40)},
     # Level-triggered: imports whose message was lost or whose worker died start again.
     "imports-resume-stalled": {"task": "leads.tasks.resume_stalled_imports_task", "schedule": 60.0},
 }

@@ -26,4 +26,5 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("", include("leads.urls")),
     path("", include("scoring.urls")),
+    path("", include("dashboards.urls")),
 ]
