@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from dashboards.calibration import calibrate, outcome_rows, version_rules
 from dashboards.metrics import CrossRow, Key, moves_between, velocity_json
-from dashboards.models import CalibrationSnapshot, FunnelDay, Grain, RollupDay
+from dashboards.models import (
+    ActionItem,
+    CalibrationSnapshot,
+    FunnelDay,
+    Grain,
+    Meeting,
+    MeetingNote,
+    RollupDay,
+)
 from dashboards.periods import day_bounds, local_today, org_zone
 from scoring.models import EngagementRule, FitRule, ScoringVersion
 from scoring.services import (
@@ -19,6 +27,7 @@ from scoring.services import (
     scoring_draft_create,
     scoring_version_active,
 )
+from smarketing.audit import audit_record
 from smarketing.models import User
 from smarketing.roles import Action
 
@@ -181,3 +190,67 @@ def calibration_draft_create(*, snapshot: CalibrationSnapshot, actor: User) -> t
             engagement_rule_save(rule=target, actor=actor)
             changed += 1
     return draft, changed
+
+
+# --- Meetings ------------------------------------------------------------------------------------------------
+
+
+def meeting_get_or_create(*, kind: str, period_start: date) -> Meeting:
+    """The meeting of a period, made on its first note or action item; two people adding at once share it."""
+    if kind == Meeting.Kind.WEEKLY and period_start.weekday() != 0:
+        raise ValidationError("A weekly meeting starts on a Monday.")
+    if kind == Meeting.Kind.MONTHLY and period_start.day != 1:
+        raise ValidationError("A monthly meeting starts on the first of the month.")
+    meeting, _ = Meeting.objects.get_or_create(kind=kind, period_start=period_start)
+    return meeting
+
+
+@transaction.atomic
+def meeting_note_add(*, kind: str, period_start: date, actor: User, body: str) -> MeetingNote:
+    """Any attendee adds a note; notes are added, never overwrite each other."""
+    if not actor.can(Action.LEAD_VIEW):
+        raise PermissionDenied
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "Write the note."})
+    meeting = meeting_get_or_create(kind=kind, period_start=period_start)
+    return MeetingNote.objects.create(meeting=meeting, author=actor, body=body[:5000])
+
+
+@transaction.atomic
+def action_item_add(*, kind: str, period_start: date, actor: User, title: str, owner: User | None,
+                    due_on: date | None) -> ActionItem:
+    """An action item agreed at a meeting: what, who, by when. It stays on every later meeting until done."""
+    if not actor.can(Action.LEAD_VIEW):
+        raise PermissionDenied
+    errors = {}
+    if not title.strip():
+        errors["title"] = "Say what is to be done."
+    if owner is None or not owner.is_active:
+        errors["owner"] = "Choose who does it."
+    if due_on is None:
+        errors["due_on"] = "Give a due date."
+    elif due_on < period_start:
+        errors["due_on"] = "The due date cannot be before the meeting."
+    if errors:
+        raise ValidationError(errors)
+    meeting = meeting_get_or_create(kind=kind, period_start=period_start)
+    item = ActionItem.objects.create(meeting=meeting, title=title.strip()[:300], owner=owner, due_on=due_on,
+                                     created_by=actor)
+    audit_record(actor=actor, action="action_item.create", target=item,
+                 summary=f"Action item “{item.title}” for {owner} by {due_on:%Y-%m-%d}")
+    return item
+
+
+@transaction.atomic
+def action_item_set_done(*, item: ActionItem, actor: User, done: bool) -> ActionItem:
+    """Marks an item done (or open again); anyone at the meeting may, as it is ticked off together."""
+    if not actor.can(Action.LEAD_VIEW):
+        raise PermissionDenied
+    item = ActionItem.objects.select_for_update().get(pk=item.pk)
+    if done and item.done_at is None:
+        item.done_at, item.done_by = timezone.now(), actor
+    elif not done:
+        item.done_at, item.done_by = None, None
+    item.save(update_fields=["done_at", "done_by"])
+    return item

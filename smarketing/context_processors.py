@@ -12,6 +12,7 @@ def navigation(request: HttpRequest) -> dict:
     items = [
         ("home", "Home", reverse("home"), True),
         ("dashboard", "Dashboard", reverse("dashboards:funnel"), user.can(Action.LEAD_VIEW)),
+        ("meeting", "Meeting", reverse("meetings:current"), user.can(Action.LEAD_VIEW)),
         ("leads", "Leads", reverse("leads:lead_list"), user.can(Action.LEAD_VIEW)),
         ("companies", "Companies", reverse("leads:company_list"), user.can(Action.LEAD_VIEW)),
         ("qualification", "Qualification", reverse("scoring:overview"), user.can(Action.LEAD_VIEW)),

@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("leads.urls")),
     path("", include("scoring.urls")),
     path("", include("dashboards.urls")),
+    path("", include("dashboards.meeting_urls")),
 ]
