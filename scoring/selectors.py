@@ -167,11 +167,12 @@ def what_if(*, draft_scoring: ScoringVersion | None = None,
             draft_scores = "whatif_scores"
 
         params: list[Any] = []
+        # Only scored leads qualify, as in scoring.services.leads_qualify.
         flags = {
-            "now_mql": criteria_sql(now_mql, params, "s_now") if now_mql else "1 = 0",
-            "new_mql": criteria_sql(new_mql, params, "s_new") if new_mql else "1 = 0",
-            "now_sql": criteria_sql(now_sql, params, "s_now") if now_sql else "1 = 0",
-            "new_sql": criteria_sql(new_sql, params, "s_new") if new_sql else "1 = 0",
+            "now_mql": f"s_now.lead_id IS NOT NULL AND {criteria_sql(now_mql, params, 's_now')}" if now_mql else "1 = 0",
+            "new_mql": f"s_new.lead_id IS NOT NULL AND {criteria_sql(new_mql, params, 's_new')}" if new_mql else "1 = 0",
+            "now_sql": f"s_now.lead_id IS NOT NULL AND {criteria_sql(now_sql, params, 's_now')}" if now_sql else "1 = 0",
+            "new_sql": f"s_new.lead_id IS NOT NULL AND {criteria_sql(new_sql, params, 's_new')}" if new_sql else "1 = 0",
         }
         params += [Stage.NEW, Stage.RECYCLED, Stage.SAL, *OPEN_STAGES]
         per_lead = (

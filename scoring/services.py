@@ -1,7 +1,7 @@
 """Writes of the qualification agreement: personas, drafts and their rules, signatures, rescoring and
 qualification. Business rules live here; views, the API and tasks call these functions."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -44,6 +44,8 @@ from smarketing.tasks import enqueue
 # with 10 activities per lead; small enough that a retried chunk costs little, large enough that the
 # per-statement overhead is noise. Chunks fan out over workers as a Celery group.
 RESCORE_CHUNK_LEADS = 50_000
+# A full run not finished after this long is taken for crashed, and the periodic job starts another.
+FULL_RUN_GIVEN_UP_AFTER = timedelta(hours=1)
 # Incremental rescoring and qualification take ids in batches below SQLite's 32,766-variable limit.
 ID_BATCH = 5_000
 
@@ -413,12 +415,13 @@ def rescore_stale(*, limit: int = 50_000) -> int:
     started = timezone.now()
     last = (RescoreRun.objects.filter(kind=RescoreRun.Kind.INCREMENTAL, version=version, finished_at__isnull=False)
             .order_by("-started_at").first())
-    full = (RescoreRun.objects.filter(kind=RescoreRun.Kind.FULL, version=version, finished_at__isnull=False)
-            .order_by("-started_at").first())
-    if full is None:
-        # The version in force was never fully applied (a lost message, a crash): do that first.
+    full = RescoreRun.objects.filter(kind=RescoreRun.Kind.FULL, version=version).order_by("-started_at").first()
+    if full is None or (full.finished_at is None and full.started_at < started - FULL_RUN_GIVEN_UP_AFTER):
+        # The version in force was never fully applied (a lost message, a crashed run): do that first.
         rescore_all(reason="version in force not yet applied to every lead")
         return Lead.objects.count()
+    if full.finished_at is None:
+        return 0  # a full run is under way; it covers every lead
     since_candidates = [run.started_at for run in (last, full) if run is not None]
     since = max(since_candidates) if since_candidates else None
     ids = stale_lead_ids(since=since, version=version, limit=limit)
