@@ -13,6 +13,8 @@ from dashboards.metrics import CrossRow, Key, moves_between, velocity_json
 from dashboards.models import (
     ActionItem,
     CalibrationSnapshot,
+    DigestDelivery,
+    DigestPreference,
     FunnelDay,
     Grain,
     Meeting,
@@ -254,3 +256,160 @@ def action_item_set_done(*, item: ActionItem, actor: User, done: bool) -> Action
         item.done_at, item.done_by = None, None
     item.save(update_fields=["done_at", "done_by"])
     return item
+
+
+# --- Digests and the monthly report ---------------------------------------------------------------------------
+
+# Digests go out from this local hour on their day (Monday for the weekly one, the first working day of the
+# month for the report); the hourly job sends whatever is due and not yet sent, so a stopped scheduler
+# catches up later the same week instead of losing the digest.
+DIGEST_HOUR = 7
+
+
+@transaction.atomic
+def digest_preference_save(*, user: User, weekly_digest: bool, monthly_report: bool) -> DigestPreference:
+    """A person chooses which of the dashboards' e-mails they get."""
+    preference, _ = DigestPreference.objects.update_or_create(
+        user=user, defaults={"weekly_digest": weekly_digest, "monthly_report": monthly_report,
+                             "updated_at": timezone.now()})
+    return preference
+
+
+def _site_url() -> str:
+    from django.conf import settings
+
+    return getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def _send_once(*, kind: str, period_start: date, user: User, subject: str, text: str, html: str,
+               attachments: list[tuple[str, str, str]] = ()) -> bool:
+    """Sends one e-mail unless it was sent already; the delivery row is the claim (unique per user and period),
+    so two runs never send it twice, and a failed send rolls the claim back for the next run."""
+    from django.conf import settings
+    from django.core.mail import EmailMultiAlternatives
+    from django.db import IntegrityError
+
+    try:
+        with transaction.atomic():
+            DigestDelivery.objects.create(kind=kind, period_start=period_start, user=user)
+            message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL,
+                                             to=[user.email])
+            message.attach_alternative(html, "text/html")
+            for name, content, mimetype in attachments:
+                message.attach(name, content, mimetype)
+            message.send()
+    except IntegrityError:
+        return False
+    return True
+
+
+def weekly_digest_send(*, monday: date) -> int:
+    """The weekly digest for the week starting `monday` (last week's numbers and the meeting link) to every
+    active user who has not opted out and has not had it yet. Returns how many were sent."""
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from dashboards.reports import weekly_agenda
+
+    users = list(User.objects.filter(is_active=True).exclude(email="")
+                 .exclude(digest_preference__weekly_digest=False)
+                 .exclude(pk__in=DigestDelivery.objects.filter(kind=DigestDelivery.Kind.WEEKLY, period_start=monday)
+                          .values("user_id")).order_by("pk"))
+    if not users:
+        return 0
+    agenda = weekly_agenda(monday=monday)
+    site = _site_url()
+    context = {"agenda": agenda, "monday": monday, "site": site,
+               "meeting_url": site + reverse("meetings:weekly", args=[monday]),
+               "dashboard_url": site + reverse("dashboards:funnel") + "?period=last_week",
+               "preferences_url": site + reverse("dashboards:email_preferences")}
+    subject = f"Smarketing weekly: the week of {agenda.reviewed.current.first:%-d %b}"
+    sent = 0
+    for user in users:
+        personal = {**context, "user": user}
+        sent += _send_once(kind=DigestDelivery.Kind.WEEKLY, period_start=monday, user=user, subject=subject,
+                           text=render_to_string("dashboards/email/weekly_digest.txt", personal),
+                           html=render_to_string("dashboards/email/weekly_digest.html", personal))
+    return sent
+
+
+MANAGER_ROLES = ("marketing_manager", "sales_manager")
+
+
+def monthly_report_send(*, first: date) -> int:
+    """The monthly report of the month starting `first`, with its CSV, to every active manager who has not
+    opted out and has not had it yet. Returns how many were sent."""
+    import csv
+    import io
+
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from dashboards.reports import monthly_report, monthly_report_rows
+
+    users = list(User.objects.filter(is_active=True, role__in=MANAGER_ROLES).exclude(email="")
+                 .exclude(digest_preference__monthly_report=False)
+                 .exclude(pk__in=DigestDelivery.objects.filter(kind=DigestDelivery.Kind.MONTHLY, period_start=first)
+                          .values("user_id")).order_by("pk"))
+    if not users:
+        return 0
+    report = monthly_report(first=first)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(monthly_report_rows(report))
+    site = _site_url()
+    context = {"report": report, "site": site,
+               "report_url": site + reverse("meetings:monthly_report", args=[first]),
+               "meeting_url": site + reverse("meetings:monthly", args=[first]),
+               "preferences_url": site + reverse("dashboards:email_preferences")}
+    subject = f"Smarketing monthly report: {first:%B %Y}"
+    sent = 0
+    for user in users:
+        personal = {**context, "user": user}
+        sent += _send_once(kind=DigestDelivery.Kind.MONTHLY, period_start=first, user=user, subject=subject,
+                           text=render_to_string("dashboards/email/monthly_report.txt", personal),
+                           html=render_to_string("dashboards/email/monthly_report.html", personal),
+                           attachments=[(f"smarketing-report-{first:%Y-%m}.csv", buffer.getvalue(), "text/csv")])
+    return sent
+
+
+def first_working_day(first: date) -> date:
+    """The first working day of a month: Monday to Friday, skipping the SLA calendar's holidays when one is
+    in force."""
+    calendar = None
+    try:
+        from sla import contract_selectors
+
+        version = contract_selectors.sla_version_active()
+        calendar = version.calendar.working if version else None
+    except (ImportError, AttributeError):
+        calendar = None
+    day = first
+    for _ in range(31):
+        if calendar is not None:
+            try:
+                if calendar.is_working_day(day):
+                    return day
+            except AttributeError:
+                calendar = None
+        if calendar is None and day.weekday() < 5:
+            return day
+        day += timedelta(days=1)
+    return first
+
+
+def digests_send_due(*, now=None) -> dict[str, int]:
+    """The hourly job: this week's digest from Monday DIGEST_HOUR (local), last month's report from the first
+    working day's DIGEST_HOUR; each person gets each once."""
+    from dashboards.periods import add_months, week_monday
+
+    zone = org_zone()
+    local = (now or timezone.now()).astimezone(zone)
+    sent = {"weekly": 0, "monthly": 0}
+    monday = week_monday(local.date())
+    if local.date() > monday or local.hour >= DIGEST_HOUR:
+        sent["weekly"] = weekly_digest_send(monday=monday)
+    month = local.date().replace(day=1)
+    due = first_working_day(month)
+    if local.date() > due or (local.date() == due and local.hour >= DIGEST_HOUR):
+        sent["monthly"] = monthly_report_send(first=add_months(month, -1))
+    return sent

@@ -28,7 +28,7 @@ from dashboards.selectors import (
     rep_work_counts,
     stage_counts,
 )
-from dashboards.services import calibration_draft_create, calibration_snapshot_compute
+from dashboards.services import calibration_draft_create, calibration_snapshot_compute, digest_preference_save
 from leads.models import Lead, Stage
 from leads.selectors import leads_for_list
 from scoring.models import LeadScore
@@ -184,3 +184,21 @@ def feedback_loop(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboards/feedback.html#dashboard-panels", context)
     context["choices"] = filter_choices()
     return render(request, "dashboards/feedback.html", context)
+
+
+def email_preferences(request: HttpRequest) -> HttpResponse:
+    """Which of the dashboards' e-mails a person gets: the weekly digest (everyone) and the monthly report
+    (managers). Both are on until switched off here."""
+    from dashboards.models import DigestPreference
+
+    preference = DigestPreference.objects.filter(user=request.user).first()
+    if request.method == "POST":
+        digest_preference_save(user=request.user, weekly_digest=request.POST.get("weekly_digest") == "on",
+                               monthly_report=request.POST.get("monthly_report") == "on")
+        messages.success(request, "Your e-mail choices are saved.")
+        return redirect("dashboards:email_preferences")
+    return render(request, "dashboards/email_preferences.html", {
+        "weekly": preference.weekly_digest if preference else True,
+        "monthly": preference.monthly_report if preference else True,
+        "is_manager": request.user.role in (Role.MARKETING_MANAGER, Role.SALES_MANAGER),
+    })

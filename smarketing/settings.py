@@ -201,6 +201,8 @@ CELERY_BEAT_SCHEDULE: dict = {
                                   "kwargs": {"lookback_days": 0}},
     # Scoring calibration against both outcomes, after the nightly rescore (it reads every known outcome).
     "dashboards-calibrate": {"task": "dashboards.tasks.calibrate_scoring_task", "schedule": crontab(hour=3, minute=40)},
+    # Hourly: the Monday digest and the monthly report go out when due in the organisation's time zone.
+    "dashboards-digests": {"task": "dashboards.tasks.send_digests_task", "schedule": crontab(minute=5)},
     # Level-triggered: imports whose message was lost or whose worker died start again.
     "imports-resume-stalled": {"task": "leads.tasks.resume_stalled_imports_task", "schedule": 60.0},
 }
