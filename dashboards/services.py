@@ -20,6 +20,7 @@ from dashboards.models import (
     Meeting,
     MeetingNote,
     RollupDay,
+    SharedLink,
 )
 from dashboards.periods import day_bounds, local_today, org_zone
 from scoring.models import EngagementRule, FitRule, ScoringVersion
@@ -413,3 +414,59 @@ def digests_send_due(*, now=None) -> dict[str, int]:
     if local.date() > due or (local.date() == due and local.hour >= DIGEST_HOUR):
         sent["monthly"] = monthly_report_send(first=add_months(month, -1))
     return sent
+
+
+# --- Shared read-only links ------------------------------------------------------------------------------------
+
+SHARED_LINK_SALT = "dashboards.shared-link"
+SHARED_LINK_DAYS = (1, 7, 30, 90)
+# The query-string parameters a shared view keeps; anything else in the URL is dropped.
+SHARED_LINK_PARAMS = ("period", "start", "end", "source", "campaign", "persona", "team", "rep", "by")
+
+
+def can_share(user: User) -> bool:
+    from smarketing.roles import MANAGERS, Role
+
+    return user.is_active and (user.role in MANAGERS or user.role == Role.ADMIN)
+
+
+@transaction.atomic
+def shared_link_create(*, actor: User, query: dict, days: int, label: str = "") -> SharedLink:
+    """A manager shares one dashboard view, read-only, for `days` days; the link shows aggregates only."""
+    from urllib.parse import urlencode
+
+    if not can_share(actor):
+        raise PermissionDenied("Only a manager shares a dashboard outside the app.")
+    if days not in SHARED_LINK_DAYS:
+        raise ValidationError({"days": f"Choose one of {', '.join(map(str, SHARED_LINK_DAYS))} days."})
+    kept = {key: str(query[key])[:200] for key in SHARED_LINK_PARAMS if query.get(key)}
+    link = SharedLink.objects.create(label=label.strip()[:120], query=urlencode(kept), created_by=actor,
+                                     expires_at=timezone.now() + timedelta(days=days))
+    audit_record(actor=actor, action="shared_link.create", target=link,
+                 summary=f"Dashboard shared read-only for {days} days: {link.query or 'default view'}")
+    return link
+
+
+def shared_link_token(link: SharedLink) -> str:
+    from django.core import signing
+
+    return signing.dumps({"link": link.pk}, salt=SHARED_LINK_SALT)
+
+
+@transaction.atomic
+def shared_link_revoke(*, link: SharedLink, actor: User) -> SharedLink:
+    """A manager ends a shared link at once; whoever holds it sees that it was revoked."""
+    if not can_share(actor):
+        raise PermissionDenied("Only a manager revokes a shared link.")
+    if link.revoked_at is None:
+        link.revoked_at, link.revoked_by = timezone.now(), actor
+        link.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(actor=actor, action="shared_link.revoke", target=link, summary="Shared dashboard link revoked")
+    return link
+
+
+def shared_link_opened(*, link: SharedLink) -> None:
+    """Counts a visit (a single UPDATE, so concurrent visits do not lose counts)."""
+    from django.db.models import F
+
+    SharedLink.objects.filter(pk=link.pk).update(opened=F("opened") + 1, last_opened_at=timezone.now())

@@ -1,8 +1,10 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
 from dashboards.calibration import MAX_LEADS, MIN_EACH_CLASS, MIN_OUTCOMES
@@ -28,7 +30,17 @@ from dashboards.selectors import (
     rep_work_counts,
     stage_counts,
 )
-from dashboards.services import calibration_draft_create, calibration_snapshot_compute, digest_preference_save
+from dashboards.services import (
+    SHARED_LINK_DAYS,
+    calibration_draft_create,
+    calibration_snapshot_compute,
+    can_share,
+    digest_preference_save,
+    shared_link_create,
+    shared_link_opened,
+    shared_link_revoke,
+    shared_link_token,
+)
 from leads.models import Lead, Stage
 from leads.selectors import leads_for_list
 from scoring.models import LeadScore
@@ -92,7 +104,8 @@ def funnel(request: HttpRequest) -> HttpResponse:
                                                           by=state["by"])}
     else:
         context = {**state, **funnel_context(**state)}
-    context.update(dimension_labels=DIMENSION_LABELS, period_choices=PERIOD_CHOICES, public=False)
+    context.update(dimension_labels=DIMENSION_LABELS, period_choices=PERIOD_CHOICES, public=False,
+                   can_share=can_share(request.user), share_days=SHARED_LINK_DAYS)
     if target in _FUNNEL_PARTIALS:
         return render(request, f"dashboards/funnel.html#{_FUNNEL_PARTIALS[target]}", context)
     context["choices"] = filter_choices()
@@ -202,3 +215,84 @@ def email_preferences(request: HttpRequest) -> HttpResponse:
         "monthly": preference.monthly_report if preference else True,
         "is_manager": request.user.role in (Role.MARKETING_MANAGER, Role.SALES_MANAGER),
     })
+
+
+# --- Shared read-only links --------------------------------------------------------------------------------
+
+
+@require_POST
+def share_create(request: HttpRequest) -> HttpResponse:
+    """Makes a read-only link to the dashboard view the manager is looking at (its query string)."""
+    from urllib.parse import parse_qsl
+
+    query = dict(parse_qsl(request.POST.get("query", "")))
+    try:
+        days = int(request.POST.get("days", "7"))
+    except ValueError:
+        days = 0
+    try:
+        link = shared_link_create(actor=request.user, query=query, days=days, label=request.POST.get("label", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(reverse("dashboards:funnel") + (f"?{request.POST.get('query')}" if request.POST.get("query") else ""))
+    url = request.build_absolute_uri(reverse("dashboards:shared", args=[shared_link_token(link)]))
+    if request.htmx:
+        return render(request, "dashboards/includes/share_button.html#share-result", {"shared_url": url, "link": link})
+    messages.success(request, f"Read-only link, valid until {link.expires_at:%d %b %Y}: {url}")
+    return redirect("dashboards:shared_links")
+
+
+def shared_links(request: HttpRequest) -> HttpResponse:
+    """The links managers shared, with their state; a manager revokes any of them."""
+    if not can_share(request.user):
+        raise PermissionDenied
+    from dashboards.models import SharedLink
+
+    links = list(SharedLink.objects.select_related("created_by", "revoked_by").order_by("-created_at", "-id")[:100])
+    rows = [(link, request.build_absolute_uri(reverse("dashboards:shared", args=[shared_link_token(link)])))
+            for link in links]
+    return render(request, "dashboards/shared_links.html", {"rows": rows})
+
+
+@require_POST
+def shared_link_revoke_view(request: HttpRequest, link_id: int) -> HttpResponse:
+    from dashboards.models import SharedLink
+
+    link = get_object_or_404(SharedLink, pk=link_id)
+    shared_link_revoke(link=link, actor=request.user)
+    messages.success(request, "The link is revoked: it no longer opens.")
+    return redirect("dashboards:shared_links")
+
+
+@login_not_required
+@xframe_options_exempt
+def shared(request: HttpRequest, token: str) -> HttpResponse:
+    """A shared dashboard view, without login: aggregates only, never a lead; it can be embedded in a frame."""
+    from urllib.parse import parse_qsl
+
+    from django.core import signing
+    from django.http import QueryDict
+
+    from dashboards.models import SharedLink
+    from dashboards.services import SHARED_LINK_SALT
+
+    try:
+        link_id = signing.loads(token, salt=SHARED_LINK_SALT)["link"]
+    except (signing.BadSignature, KeyError, TypeError):
+        raise Http404 from None
+    link = SharedLink.objects.filter(pk=link_id).first()
+    if link is None:
+        raise Http404
+    if not link.is_active():
+        state = "revoked" if link.revoked_at else "expired"
+        return render(request, "dashboards/shared_gone.html", {"state": state, "link": link}, status=410)
+    shared_link_opened(link=link)
+    params = QueryDict(mutable=True)
+    for key, value in parse_qsl(link.query):
+        params[key] = value
+    period = period_resolve(params.get("period"), start=params.get("start"), end=params.get("end"))
+    by = params.get("by") if params.get("by") in DIMENSIONS else "source"
+    state = {"period": period, "filters": filters_from(params), "by": by}
+    context = {**state, **funnel_context(**state), "dimension_labels": DIMENSION_LABELS, "public": True,
+               "link": link}
+    return render(request, "dashboards/shared.html", context)
