@@ -6,6 +6,8 @@ app_name = "dashboards"
 
 urlpatterns = [
     path("dashboard/", views.funnel, name="funnel"),
+    path("dashboard/sla/", views.compliance, name="compliance"),
+    path("dashboard/goals/", views.goals, name="goals"),
     path("dashboard/feedback/", views.feedback_loop, name="feedback"),
     path("dashboard/emails/", views.email_preferences, name="email_preferences"),
     path("dashboard/share/", views.share_create, name="share_create"),

@@ -296,3 +296,25 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
     context = {**state, **funnel_context(**state), "dimension_labels": DIMENSION_LABELS, "public": True,
                "link": link}
     return render(request, "dashboards/shared.html", context)
+
+
+def compliance(request: HttpRequest) -> HttpResponse:
+    """Both sides of the SLA on one page: marketing's MQLs and their acceptance, sales' follow-up and breaches."""
+    from dashboards.compliance import sla_compliance
+
+    if not request.user.can(Action.LEAD_VIEW):
+        raise PermissionDenied
+    state = _dashboard_state(request)
+    context = {**state, "period_choices": PERIOD_CHOICES, "compliance": sla_compliance(period=state["period"])}
+    if request.htmx and request.htmx.target == "dashboard-panels":
+        return render(request, "dashboards/compliance.html#dashboard-panels", context)
+    return render(request, "dashboards/compliance.html", context)
+
+
+def goals(request: HttpRequest) -> HttpResponse:
+    """The shared goals with their progress, where they should be by now, and where they are heading."""
+    from dashboards.compliance import goals_with_forecast
+
+    if not request.user.can(Action.LEAD_VIEW):
+        raise PermissionDenied
+    return render(request, "dashboards/goals.html", {"goals": goals_with_forecast()})

@@ -63,7 +63,7 @@ def trend_class(value, lower_is_better: bool = False) -> str:
 @register.filter
 def duration(seconds) -> str:
     """45 min, 5.2 h, 2.3 days: a duration as people say it."""
-    if seconds is None:
+    if seconds is None or seconds == "":
         return "—"
     seconds = float(seconds)
     if seconds < 3600:

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from dashboards.models import ActionItem, Meeting
 from dashboards.reports import action_items_for
 from dashboards.services import action_item_add, action_item_set_done
-from tests.factories import HandoffFactory, LeadFactory, StageChangeFactory
+from tests.factories import LeadFactory, StageChangeFactory
 
 NOW = "2026-03-18 12:00:00"  # Wednesday; this week's meeting is on Monday 16 March
 WEEK_1, WEEK_2, WEEK_3 = date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16)
@@ -53,8 +53,9 @@ def test_the_meeting_page_builds_its_agenda_from_last_week(marketer, sales_rep, 
     StageChangeFactory(lead=lead, from_stage="new", to_stage="mql", changed_at=datetime(2026, 3, 10, 9, tzinfo=UTC))
     from leads.models import Reason
     reason = Reason.objects.filter(kind=Reason.Kind.REJECTION).first()
-    HandoffFactory(lead=lead, rep=sales_rep, status="rejected", rejected_at=datetime(2026, 3, 11, 9, tzinfo=UTC),
-                   rejection_reason=reason, rejection_comment="Student project")
+    from sla.models import Handoff
+    Handoff.objects.create(lead=lead, rep=sales_rep, status="rejected", rejected_at=datetime(2026, 3, 11, 9, tzinfo=UTC),
+                           rejection_reason=reason, rejection_comment="Student project")
 
     response = client_for(marketer).get(reverse("meetings:current"), follow=True)
 
