@@ -68,7 +68,31 @@ def home(request: HttpRequest) -> HttpResponse:
         context["recent_leads"] = leads_for_list().order_by("-created_at", "-id")[:HOME_LIST_SIZE]
         context["lead_total"] = sum(context["stage_counts"].values())
         context["duplicates_flagged"] = Lead.objects.filter(duplicate_attempts__gt=0).count()
+    if user.role in (Role.MARKETING_MANAGER, Role.SALES_MANAGER, Role.ADMIN):
+        context["manager"] = _manager_home()
     return render(request, "dashboards/home.html", context)
+
+
+HOME_BREACHES = 5
+
+
+def _manager_home() -> dict:
+    """What a manager looks at first: open breaches, goals at risk, this week's meeting and its open items."""
+    from dashboards.compliance import contract_modules, goals_with_forecast
+    from dashboards.models import ActionItem
+    from dashboards.periods import local_today, week_monday
+
+    monday = week_monday(local_today())
+    panel: dict = {"monday": monday,
+                   "open_items": ActionItem.objects.filter(meeting__kind="weekly", done_at__isnull=True).count()}
+    modules = contract_modules()
+    if modules is not None:
+        breach = modules[1]
+        open_breaches = breach.objects.filter(side="sales", met_at__isnull=True, closed_at__isnull=True)
+        panel["breach_count"] = open_breaches.count()
+        panel["breaches"] = list(open_breaches.select_related("handoff__lead", "rep").order_by("due_at", "id")[:HOME_BREACHES])
+        panel["goals_at_risk"] = [view for view in goals_with_forecast() or [] if view.progress.at_risk]
+    return panel
 
 
 def _dashboard_state(request: HttpRequest) -> dict:

@@ -111,3 +111,20 @@ def test_marketing_s_home_runs_the_same_queries_for_few_or_many_leads(who, cast,
     LeadFactory.create_batch(20, stage="mql", owner=None)
 
     assert count_queries(client, url) == few
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["marketing_manager", "sales_manager"])
+def test_managers_see_this_week_s_meeting_and_its_open_items(who, cast, client_for):
+    from datetime import date
+
+    from dashboards.services import action_item_add
+
+    action_item_add(kind="weekly", period_start=date(2024, 1, 1), actor=cast["marketer"], title="Old item",
+                    owner=cast["sales_rep"], due_on=date(2024, 1, 5))
+
+    response = client_for(cast[who]).get(reverse("home"))
+
+    html = response.content.decode()
+    assert "This week’s meeting" in html and "1</strong> open action item." in html
+    assert "manager" not in client_for(cast["marketer"]).get(reverse("home")).context
