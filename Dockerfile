@@ -16,7 +16,7 @@ COPY . .
 # Static files are collected at build time and served by WhiteNoise.
 RUN DJANGO_DEBUG=0 SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
 
-RUN useradd --create-home smarketing && mkdir -p /app/var && chown -R smarketing /app/var
+RUN useradd --create-home smarketing && mkdir -p /app/var/media && chown -R smarketing /app/var
 USER smarketing
 EXPOSE 8000
 CMD ["gunicorn", "smarketing.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

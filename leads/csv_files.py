@@ -6,6 +6,7 @@ export view writes rows through `csv_safe_row`. Real files are messy; every rule
 
 import codecs
 import csv
+import functools
 import io
 import json
 import re
@@ -259,6 +260,7 @@ def parse_date(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # a file names a few hundred countries a million times
 def parse_country(value: str) -> str | None:
     """The ISO 3166 two-letter code of a country given as a code or a name; None if unknown."""
     value = value.strip()

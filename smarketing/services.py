@@ -217,7 +217,8 @@ def webhook_delivery_attempt(*, delivery_id: int) -> DeliveryAttempt | None:
         try:
             status_code = webhooks.http_post(endpoint.url, body, headers)
         except (OSError, ValueError) as exc:  # refused, reset, timed out, DNS, a URL urllib cannot use
-            error = f"{type(exc).__name__}: {exc}"
+            reason = getattr(exc, "reason", exc)  # urllib wraps the socket's error in a URLError
+            error = f"{type(reason).__name__}: {reason}"
         else:
             error = "" if 200 <= status_code < 300 else f"The receiver answered HTTP {status_code}."
 
