@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from leads.models import Activity, Company, Lead, Reason, StageChange
+from leads.models import (
+    Activity,
+    Company,
+    ContactAttempt,
+    Feedback,
+    Lead,
+    Objection,
+    ObjectionAnswer,
+    Reason,
+    StageChange,
+)
 
 
 @admin.register(Company)
@@ -51,3 +61,34 @@ class ReasonAdmin(admin.ModelAdmin):
     list_display = ["label", "kind", "is_active", "position"]
     list_filter = ["kind", "is_active"]
     list_editable = ["is_active", "position"]
+
+
+@admin.register(ContactAttempt)
+class ContactAttemptAdmin(admin.ModelAdmin):
+    list_display = ["lead", "rep", "channel", "outcome", "occurred_at", "objection"]
+    list_filter = ["channel", "outcome"]
+    raw_id_fields = ["lead", "rep", "objection"]
+    list_select_related = ["lead", "rep", "objection"]
+    show_full_result_count = False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["lead", "author", "kind", "quality", "reason", "created_at", "read_at"]
+    list_filter = ["kind", "quality"]
+    raw_id_fields = ["lead", "author", "objection", "read_by"]
+    list_select_related = ["lead", "author", "reason"]
+
+
+class ObjectionAnswerInline(admin.TabularInline):
+    model = ObjectionAnswer
+    extra = 0
+    fields = ["title", "url", "note"]
+
+
+@admin.register(Objection)
+class ObjectionAdmin(admin.ModelAdmin):
+    list_display = ["label", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["label"]
+    inlines = [ObjectionAnswerInline]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from smarketing.models import Team, User
+from smarketing.models import Notification, Team, User
 
 
 @admin.register(Team)
@@ -23,3 +23,13 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "recipient", "kind", "created_at", "read_at", "email_sent_at", "email_attempts"]
+    list_filter = ["kind"]
+    raw_id_fields = ["recipient"]
+    list_select_related = ["recipient"]
+    readonly_fields = ["email_sent_at", "email_attempts", "email_error"]
+    show_full_result_count = False

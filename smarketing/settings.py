@@ -192,6 +192,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Decay moves every score a little each day.
     "rescore-full-nightly": {"task": "scoring.tasks.rescore_full_task", "schedule": crontab(hour=2, minute=0),
                              "kwargs": {"reason": "nightly decay"}},
+    # Level-triggered: new MQLs without a handoff go to a rep by the routing rules, when auto-routing is on.
+    "route-new-mqls": {"task": "sla.tasks.route_new_mqls_task", "schedule": 60.0},
+    # Handoffs whose lead left sales by another path (the stage API, an import) are closed with its outcome.
+    "close-finished-handoffs": {"task": "sla.tasks.close_finished_handoffs_task", "schedule": 300.0},
+    # Notification e-mails whose message was lost (broker down, worker killed) are sent again.
+    "notification-emails-due": {"task": "smarketing.tasks.send_due_notification_emails_task", "schedule": 120.0},
     # Level-triggered: webhook deliveries whose message was lost (broker down, worker killed) go out again.
     "webhooks-retry-overdue": {"task": "smarketing.tasks.retry_overdue_webhooks_task", "schedule": 60.0},
     # Dashboards: yesterday's funnel (and the two days before, for late edits) after midnight; every quarter hour
@@ -253,6 +259,10 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Smarketing <smarketing@localhost>")
+# Where people open the app: the links in notification e-mails start with it.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").strip()
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} is not an address; use e.g. https://smarketing.example.com.")
 
 # --- REST framework -----------------------------------------------------------------------------
 # Integrations send `Authorization: Bearer <API token>`; the browser's own pages use the session.

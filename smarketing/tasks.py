@@ -16,7 +16,11 @@ def enqueue(task_name: str, **kwargs) -> bool:
     deadlines), so a message lost here delays that work but never loses it.
     """
     try:
-        app.send_task(task_name, kwargs=kwargs)
+        if app.conf.task_always_eager:
+            # CELERY_TASK_ALWAYS_EAGER: the work runs here and now (send_task alone ignores the setting).
+            app.tasks[task_name].apply(kwargs=kwargs)
+        else:
+            app.send_task(task_name, kwargs=kwargs)
     except Exception:  # noqa: BLE001 - any broker failure: log it, the periodic job catches up
         logger.warning("Could not enqueue %s; the periodic job will pick the work up.", task_name, exc_info=True)
         return False

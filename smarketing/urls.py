@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dashboards import views as dashboard_views
-from smarketing import views
+from smarketing import notification_views, views
 
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
@@ -28,4 +28,10 @@ urlpatterns = [
     path("", include("scoring.urls")),
     path("", include("dashboards.urls")),
     path("", include("dashboards.meeting_urls")),
+    path("", include("sla.urls")),
+    path("api/v1/", include("sla.api_urls")),
+    path("notifications/", notification_views.notifications, name="notifications"),
+    path("notifications/bell/", notification_views.notification_bell, name="notification_bell"),
+    path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
+    path("notifications/<int:notification_id>/", notification_views.notification_open, name="notification_open"),
 ]

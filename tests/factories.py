@@ -170,3 +170,81 @@ class CriteriaFactory(factory.django.DjangoModelFactory):
     min_conversions = 0
     exclude_free_mail = False
     exclude_do_not_contact = False
+
+
+class HandoffFactory(factory.django.DjangoModelFactory):
+    """A pending handoff of an MQL to a sales rep, made now, without SLA deadlines unless given."""
+
+    class Meta:
+        model = "sla.Handoff"
+
+    lead = factory.SubFactory(LeadFactory, stage=Stage.MQL)
+    rep = factory.SubFactory(UserFactory, role=Role.SALES_REP)
+    status = "pending"
+    created_at = factory.LazyFunction(timezone.now)
+
+
+# --- Handoffs and sales follow-up (routing, attempts, feedback, objections, notifications) --------------
+
+
+class RoutingRuleFactory(factory.django.DjangoModelFactory):
+    """A rule for a sales team that takes any lead and shares it among the whole team (no territory)."""
+
+    class Meta:
+        model = "sla.RoutingRule"
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    team = factory.SubFactory(TeamFactory, function=Function.SALES)
+    by_territory = False
+    position = factory.Sequence(lambda n: (n + 1) * 10)
+
+
+class ObjectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.Objection"
+
+    label = factory.Sequence(lambda n: f"Objection {n}")
+
+
+class ObjectionAnswerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.ObjectionAnswer"
+
+    objection = factory.SubFactory(ObjectionFactory)
+    title = factory.Sequence(lambda n: f"Answer {n}")
+    url = factory.Sequence(lambda n: f"https://example.test/content/{n}")
+
+
+class ContactAttemptFactory(factory.django.DjangoModelFactory):
+    """A call nobody answered, an hour ago, by a rep."""
+
+    class Meta:
+        model = "leads.ContactAttempt"
+
+    lead = factory.SubFactory(LeadFactory)
+    rep = factory.SubFactory(UserFactory, role=Role.SALES_REP)
+    channel = "call"
+    outcome = "no_answer"
+    occurred_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    idempotency_key = factory.Sequence(lambda n: f"attempt-key-{n}")
+
+
+class FeedbackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "leads.Feedback"
+
+    lead = factory.SubFactory(LeadFactory)
+    author = factory.SubFactory(UserFactory, role=Role.SALES_REP)
+    kind = "general"
+    quality = 3
+    text = "Decent fit, slow to answer."
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "smarketing.Notification"
+
+    recipient = factory.SubFactory(UserFactory)
+    kind = "other"
+    title = factory.Sequence(lambda n: f"Notification {n}")
+    email_wanted = False

@@ -134,6 +134,8 @@ class Handoff(models.Model):
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
+    # When the K-th attempt the SLA asks for was made (attempts_required of them since the handoff).
+    attempts_met_at = models.DateTimeField(null=True, blank=True)
 
     # What the SLA in force set when the handoff was made (sla.deadlines.handoff_deadlines); kept, so a
     # later SLA version never rewrites history. Empty while no SLA is in force.
