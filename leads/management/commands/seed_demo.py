@@ -68,7 +68,28 @@ class Command(BaseCommand):
                 f"Demo data loaded in {report.seconds:.1f} s: {report.companies:,} companies, {report.leads:,} "
                 f"leads, {report.stage_changes:,} stage changes, {report.activities:,} activities."
             ))
+            self._seed_agreements(seed=seed, progress=progress)
         self._print_logins()
+
+    def _seed_agreements(self, *, seed: int, progress) -> None:
+        """The rest of the organisation: the signed SLA, the qualification agreement, every lead scored
+        (so the MQLs are those the agreement makes), and the handoffs, attempts and feedback of sales.
+
+        A command is an entry point: it may call every app, which the leads layer itself never does."""
+        from scoring.demo import agreement_seed
+        from scoring.services import rescore_all
+        from sla.demo import handoffs_seed
+        from sla.demo_contract import sla_seed
+
+        marketing = User.objects.filter(role=Role.MARKETING_MANAGER, is_active=True).order_by("pk").first()
+        sales = User.objects.filter(role=Role.SALES_MANAGER, is_active=True).order_by("pk").first()
+        sla_seed(marketing_manager=marketing, sales_manager=sales)
+        agreement_seed(marketing_manager=marketing, sales_manager=sales)
+        run = rescore_all(reason="demo data loaded")
+        if run is not None:
+            progress(f"scored {run.leads_scored:,} leads under scoring v{run.version.number}; "
+                     f"{run.leads_qualified:,} became MQL")
+        handoffs_seed(seed=seed, progress=progress)
 
     def _print_logins(self) -> None:
         present = set(User.objects.filter(email__in=[u.email for u in DEMO_USERS]).values_list("email", flat=True))
