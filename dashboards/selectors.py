@@ -115,7 +115,15 @@ def filter_choices() -> FilterChoices:
         return [value for value in FunnelDay.objects.filter(grain=Grain.CAMPAIGN).exclude(**{column: ""})
                 .order_by(column).values_list(column, flat=True).distinct()]
 
-    sources, campaigns = distinct("source"), distinct("campaign")
+    # The menus change when a new source or campaign appears: ten minutes late is fine, and reading the
+    # distinct values of a quarter's rollups on every page view is not.
+    cached = cache.get("dashboards:filter-values")
+    if cached is not None:
+        sources, campaigns = cached
+    else:
+        sources, campaigns = distinct("source"), distinct("campaign")
+        if sources:
+            cache.set("dashboards:filter-values", (sources, campaigns), 600)
     if not sources:  # nothing rolled up yet: read the leads (small databases, the first day)
         sources = list(Lead.objects.exclude(source="").order_by("source").values_list("source", flat=True)
                        .distinct()[:200])

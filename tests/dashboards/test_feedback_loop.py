@@ -113,3 +113,22 @@ def test_the_page_and_its_search_partial(feedback_history, marketer, client_for)
     partial = client.get(url + "&q=intern", headers={"HX-Request": "true", "HX-Target": "feedback-texts"})
     text = partial.content.decode()
     assert "<html" not in text and "Intern" in text and "booth" not in text
+
+
+@freeze_time(NOW)
+def test_the_feedback_page_runs_the_same_queries_for_few_or_many_rows(feedback_history, sales_rep, marketer,
+                                                                      client_for, count_queries):
+    client = client_for(marketer)
+    url = reverse("dashboards:feedback") + "?period=custom&start=2026-03-02&end=2026-03-08&by=campaign"
+    few = count_queries(client, url)
+    reason = Reason.objects.create(kind=Reason.Kind.LOSS, label="Another reason (test)")
+    for n in range(12):
+        lead = LeadFactory(source=f"source-{n}", campaign=f"campaign-{n}")
+        objection = Objection.objects.create(label=f"Objection {n}")
+        ContactAttempt.objects.create(lead=lead, rep=sales_rep, channel="call", outcome="connected",
+                                      occurred_at=at(3), objection=objection, idempotency_key=f"many{n}")
+        feedback = Feedback.objects.create(lead=lead, author=sales_rep, kind="loss", reason=reason, quality=2,
+                                           text=f"Words {n}")
+        Feedback.objects.filter(pk=feedback.pk).update(created_at=at(4))
+
+    assert count_queries(client, url) == few

@@ -113,3 +113,20 @@ def test_the_monthly_meeting_and_report_with_its_csv(marketer, client_for):
     rows = csv.content.decode().splitlines()
     assert csv["Content-Type"].startswith("text/csv")
     assert "funnel: entered,Leads,1,0" in rows and "funnel: entered,MQL,1,0" in rows
+
+
+@freeze_time(NOW)
+def test_the_meeting_page_runs_the_same_queries_for_few_or_many_items(marketer, sales_rep, client_for,
+                                                                      count_queries):
+    client = client_for(marketer)
+    url = reverse("meetings:weekly", args=[WEEK_3])
+    action_item_add(kind="weekly", period_start=WEEK_2, actor=marketer, title="One", owner=sales_rep,
+                    due_on=date(2026, 3, 20))
+    client.post(reverse("meetings:note_add", args=["weekly", WEEK_3]), {"body": "A note"})
+    few = count_queries(client, url)
+    for n in range(10):
+        action_item_add(kind="weekly", period_start=WEEK_3, actor=marketer, title=f"Item {n}", owner=sales_rep,
+                        due_on=date(2026, 3, 20))
+        client.post(reverse("meetings:note_add", args=["weekly", WEEK_3]), {"body": f"Note {n}"})
+
+    assert count_queries(client, url) == few
