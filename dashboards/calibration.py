@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 
 from leads.models import Stage
 from scoring.models import ScoringVersion
@@ -60,7 +60,9 @@ def outcome_rows(outcome: str, limit: int = MAX_LEADS) -> list[tuple[int, str, i
         ORDER BY o.lead_id DESC
         LIMIT %s
     """  # noqa: S608 - only constants of this module are formatted in
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL jit = off")  # compiling it costs more than running it
         cursor.execute(sql, [*stages, limit])
         return [(int(total), breakdown or "{}", int(good)) for total, breakdown, good in cursor.fetchall()]
 

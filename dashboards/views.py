@@ -88,6 +88,7 @@ def _manager_home() -> dict:
     modules = contract_modules()
     if modules is not None:
         breach = modules[1]
+        panel["sla_in_force"] = modules[0].sla_version_active() is not None
         open_breaches = breach.objects.filter(side="sales", met_at__isnull=True, closed_at__isnull=True)
         panel["breach_count"] = open_breaches.count()
         panel["breaches"] = list(open_breaches.select_related("handoff__lead", "rep").order_by("due_at", "id")[:HOME_BREACHES])
