@@ -18,6 +18,7 @@ def navigation(request: HttpRequest) -> dict:
         ("leads", "Leads", reverse("leads:lead_list"), user.can(Action.LEAD_VIEW)),
         ("companies", "Companies", reverse("leads:company_list"), user.can(Action.LEAD_VIEW)),
         ("qualification", "Qualification", reverse("scoring:overview"), user.can(Action.LEAD_VIEW)),
+        ("sla", "SLA", reverse("sla_contract:overview"), user.can(Action.LEAD_VIEW)),
         ("feedback", "Feedback", reverse("sla:feedback_inbox"), user.can(Action.FEEDBACK_INBOX)),
         ("routing", "Routing", reverse("sla:routing"), user.can(Action.ROUTING_CONFIGURE)),
         ("integrations", "Integrations", reverse("api_token_list"), user.can(Action.USERS_MANAGE)),
@@ -36,7 +37,7 @@ def navigation(request: HttpRequest) -> dict:
 # Which navigation section a page belongs to, by the prefix of its URL name.
 _SECTION_OF_URL = [("home", "home"), ("lead", "leads"), ("company", "companies"), ("api_token", "integrations"),
                    ("webhook", "integrations")]
-_SECTION_OF_APP = {"scoring": "qualification"}
+_SECTION_OF_APP = {"scoring": "qualification", "sla_contract": "sla"}
 _SECTION_OF_APP.update({"dashboards": "dashboard", "meetings": "meeting"})  # issue 7: the dashboards and meetings
 # The handoff pages (namespace sla) by URL name: the queue, marketing's feedback and objections, routing.
 _SECTION_OF_SLA_URL = [("queue", "queue"), ("feedback", "feedback"), ("objection", "feedback"), ("routing", "routing")]

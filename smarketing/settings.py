@@ -185,7 +185,20 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Task modules beyond each app's `tasks` (autodiscovery finds only those): the SLA contract's watch.
+CELERY_INCLUDE = ["sla.contract_tasks"]
 CELERY_BEAT_SCHEDULE: dict = {
+    # The SLA watch: deadlines that passed unmet become breaches within a minute or two (level-triggered).
+    "sla-check-breaches": {"task": "sla.contract_tasks.check_breaches_task", "schedule": 60.0},
+    # Nightly: every deadline of the last 35 days, not only those due since the last run.
+    "sla-check-breaches-full": {"task": "sla.contract_tasks.check_breaches_task", "schedule": crontab(hour=3, minute=10),
+                                "kwargs": {"full": True}},
+    "sla-flag-stale-leads": {"task": "sla.contract_tasks.flag_stale_leads_task", "schedule": crontab(minute=20)},
+    # Daily, so a month missed by a stopped scheduler is still closed; the unique constraint keeps it once.
+    "sla-close-marketing-month": {"task": "sla.contract_tasks.close_marketing_month_task",
+                                  "schedule": crontab(hour=0, minute=30)},
+    "sla-review-reminders": {"task": "sla.contract_tasks.send_review_reminders_task",
+                             "schedule": crontab(hour=7, minute=0)},
     # Level-triggered: finds leads whose score is stale, so a new activity shows in the score within a
     # minute or two and a lost message never loses work.
     "rescore-stale": {"task": "scoring.tasks.rescore_stale_task", "schedule": 60.0},

@@ -26,6 +26,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("", include("leads.urls")),
     path("", include("scoring.urls")),
+    path("", include("sla.contract_urls")),
     path("", include("dashboards.urls")),
     path("", include("dashboards.meeting_urls")),
     path("", include("sla.urls")),

@@ -172,6 +172,49 @@ class CriteriaFactory(factory.django.DjangoModelFactory):
     exclude_do_not_contact = False
 
 
+# --- The SLA contract (sla app) --------------------------------------------------------------------
+
+
+class BusinessCalendarFactory(factory.django.DjangoModelFactory):
+    """Mon–Fri 9–17 in Berlin with German public holidays."""
+
+    class Meta:
+        model = "sla.BusinessCalendar"
+
+    time_zone = "Europe/Berlin"
+    working_weekdays = factory.LazyFunction(lambda: [0, 1, 2, 3, 4])
+    holiday_country = "DE"
+
+
+class SlaVersionFactory(factory.django.DjangoModelFactory):
+    """A draft SLA (6 business hours, 4 attempts in 12 working days); status=VersionStatus.ACTIVE for one in force."""
+
+    class Meta:
+        model = "sla.SlaVersion"
+
+    number = factory.Sequence(lambda n: n + 1)
+    status = VersionStatus.DRAFT
+    calendar = factory.SubFactory(BusinessCalendarFactory)
+    mqls_per_month = 20
+    first_attempt_hours = 6
+    attempts_required = 4
+    attempts_within_days = 12
+    activated_at = factory.LazyAttribute(
+        lambda o: timezone.now() - timedelta(days=365) if o.status != VersionStatus.DRAFT else None)
+
+
+class GoalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "sla.Goal"
+
+    title = factory.Sequence(lambda n: f"Goal {n}")
+    metric = "new_opportunities"
+    target = 10
+    period_start = factory.LazyFunction(lambda: timezone.localdate().replace(day=1))
+    period_end = factory.LazyAttribute(lambda o: (o.period_start.replace(day=28) + timedelta(days=4)).replace(day=1)
+                                       - timedelta(days=1))
+
+
 class HandoffFactory(factory.django.DjangoModelFactory):
     """A pending handoff of an MQL to a sales rep, made now, without SLA deadlines unless given."""
 
