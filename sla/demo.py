@@ -149,7 +149,8 @@ def _objections(author: User | None) -> list[Objection]:
 def _plans(rng: random.Random, now: datetime, reps: dict[int, User], closed_limit: int) -> list[_Plan]:
     """The handoffs the leads' stage histories imply: open ones up to each rep's room, the latest closed ones."""
     sales_ids = set(User.objects.filter(role__in=SALES_ROLES).values_list("pk", flat=True))
-    open_leads = list(Lead.objects.filter(stage__in=[Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY],
+    open_leads = list(Lead.objects.select_related("company").filter(
+        stage__in=[Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY],
                                           owner_id__in=list(reps)).order_by("-stage_entered_at", "-id"))
     room = {pk: max(rep.capacity - ROOM_LEFT, 3) for pk, rep in reps.items()}
     chosen: list[Lead] = []
@@ -161,7 +162,7 @@ def _plans(rng: random.Random, now: datetime, reps: dict[int, User], closed_limi
         Q(from_stage=Stage.MQL, to_stage=Stage.SAL)
         | Q(from_stage=Stage.MQL, to_stage__in=[Stage.RECYCLED, Stage.DISQUALIFIED], changed_by_id__in=sales_ids)
     ).values("lead_id")
-    closed = list(Lead.objects.filter(stage__in=EXITS, pk__in=worked_by_sales)
+    closed = list(Lead.objects.select_related("company").filter(stage__in=EXITS, pk__in=worked_by_sales)
                   .order_by("-stage_entered_at", "-id")[:closed_limit])
     leads = {lead.pk: lead for lead in [*chosen, *closed]}
     history: dict[int, list[StageChange]] = defaultdict(list)
@@ -285,6 +286,7 @@ def handoffs_seed(
     say(f"Handoffs: {len(plans):,} from the leads' stage history; building their intelligence summaries…")
     handoffs: list[Handoff] = []
     attempts_of: dict[int, list[ContactAttempt]] = {}
+    rule_labels: dict[int, dict[str, str]] = {}  # one scoring version's labels, read once for every summary
     for index, plan in enumerate(plans):
         routed = rng.random() < 0.25 and plan.rep.team_id in rule_of_team
         deadlines = handoff_deadlines(handed_off_at=plan.created_at)
@@ -292,7 +294,7 @@ def handoffs_seed(
             lead=plan.lead, rep=plan.rep, created_at=plan.created_at, status=plan.status,
             handed_off_by=None if routed else rng.choice(marketers),
             routing_rule=rule_of_team.get(plan.rep.team_id) if routed else None,
-            note="" if routed else rng.choice(_NOTES), summary=handoff_summary_build(lead=plan.lead, at=plan.created_at),
+            note="" if routed else rng.choice(_NOTES), summary=handoff_summary_build(lead=plan.lead, at=plan.created_at, rule_labels=rule_labels),
             accepted_at=plan.accepted_at, closed_at=plan.closed_at, outcome=plan.outcome,
             first_attempt_due_at=deadlines.first_attempt_due_at, attempts_due_at=deadlines.attempts_due_at,
             attempts_required=deadlines.attempts_required, sla_version_number=deadlines.sla_version_number,

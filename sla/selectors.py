@@ -16,8 +16,8 @@ from django.utils.dateparse import parse_datetime
 
 from leads.models import Activity, ActivityType, Lead, Stage
 from scoring.compiler import COMPANY, LEAD, SCORE, criteria_sql
-from scoring.models import Criteria, DefinitionVersion, Grade, VersionStatus
-from scoring.selectors import lead_score_explained
+from scoring.models import Criteria, DefinitionVersion, Grade, LeadScore, VersionStatus
+from scoring.selectors import lead_score_explained, persona_reasons
 from sla.models import Handoff, RoutingRule, RoutingSettings, RoutingTurn
 from smarketing.models import User
 from smarketing.roles import Action, Role
@@ -392,14 +392,45 @@ def _journey(activities: list[dict], now: datetime) -> dict:
             "counts": {s: sum(c.values()) for s, c in by_stage.items()}}
 
 
-def handoff_summary_build(*, lead: Lead, at: datetime | None = None) -> dict[str, Any]:
+def _score_summary(lead: Lead, rule_labels: dict[int, dict[str, str]] | None) -> tuple[dict | None, dict | None]:
+    """(score, persona) of the summary. Rule labels come from `rule_labels` when the caller shares a cache
+    across many leads (a scoring version's rules never change once it is signed)."""
+    if rule_labels is None:
+        explained = lead_score_explained(lead=lead)
+        if explained is None:
+            return None, None
+        score, lines = explained.score, [*explained.fit_lines, *explained.engagement_lines]
+    else:
+        score = LeadScore.objects.select_related("version", "persona").filter(lead=lead).first()
+        if score is None:
+            return None, None
+        if score.version_id not in rule_labels:
+            version = score.version
+            rule_labels[score.version_id] = {
+                **{rule.key: rule.label for rule in version.fit_rules.all()},
+                **{rule.key: rule.label for rule in version.engagement_rules.all()},
+            }
+        labels = rule_labels[score.version_id]
+        lines = [(labels.get(key, key), points) for key, points in score.breakdown.items()]
+    lines = sorted(lines, key=lambda line: -abs(line[1]))
+    summary = {"total": score.total, "fit": score.fit, "engagement": score.engagement, "grade": score.grade,
+               "version": score.version.number,
+               "top": [{"label": label, "points": points} for label, points in lines[:5]]}
+    persona = None
+    if score.persona is not None:
+        persona = {"name": score.persona.name, "reasons": persona_reasons(persona=score.persona, lead=lead),
+                   "pains": score.persona.pains}
+    return summary, persona
+
+
+def handoff_summary_build(*, lead: Lead, at: datetime | None = None,
+                          rule_labels: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
     """What marketing knows about the lead, as the rep will read it, frozen on the handoff as JSON.
 
     Persona and why, buyer-journey stage, score and its top contributors, source and UTM, company facts,
     the most telling recent activities, the content consumed, previous handoffs and how they ended.
     """
     now = at or timezone.now()
-    explained = lead_score_explained(lead=lead)
     activities = list(
         Activity.objects.filter(lead=lead, occurred_at__gte=now - SUMMARY_WINDOW, occurred_at__lte=now)
         .order_by("-occurred_at", "-id").values("type", "url", "occurred_at", "properties")[:SUMMARY_ACTIVITIES]
@@ -421,16 +452,7 @@ def handoff_summary_build(*, lead: Lead, at: datetime | None = None) -> dict[str
                                              "last_at": _iso(activity["occurred_at"])})
             entry["times"] += 1
 
-    score = None
-    persona = None
-    if explained is not None:
-        lines = sorted([*explained.fit_lines, *explained.engagement_lines], key=lambda line: -abs(line[1]))
-        s = explained.score
-        score = {"total": s.total, "fit": s.fit, "engagement": s.engagement, "grade": s.grade,
-                 "version": s.version.number, "top": [{"label": label, "points": points} for label, points in lines[:5]]}
-        if s.persona is not None:
-            persona = {"name": s.persona.name, "reasons": explained.persona_reasons,
-                       "pains": s.persona.pains}
+    score, persona = _score_summary(lead, rule_labels)
 
     company = lead.company
     previous = [

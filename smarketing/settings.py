@@ -164,7 +164,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     _broker_dir = VAR_DIR / "broker"
-    for _folder in ("out", "processed"):
+    for _folder in ("out", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     # kombu's file-system transport: a broker that needs no server (the embedded default).
     CELERY_BROKER_URL = "filesystem://"
@@ -172,6 +172,8 @@ else:
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "data_folder_processed": str(_broker_dir / "processed"),
+        # Broadcast messages (worker remote control) would otherwise land in ./control/.
+        "control_folder": str(_broker_dir / "control"),
     }
 
 CELERY_TASK_IGNORE_RESULT = True
@@ -180,8 +182,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A hard limit for tasks that set none. No global soft limit: Celery refuses a task whose own
+# time_limit is below an inherited soft_time_limit.
 CELERY_TASK_TIME_LIMIT = 15 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

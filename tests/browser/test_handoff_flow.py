@@ -28,10 +28,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     playwright = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API refuses to start inside a running event loop; pytest has none.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls from the
+    # test body; allowed for this test only (monkeypatch restores the environment, which check --deploy reads).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM,
                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])

@@ -120,6 +120,16 @@ def test_the_most_telling_activities_and_the_content_consumed_are_listed_newest_
 
 
 @pytest.mark.django_db
+def test_a_shared_cache_of_rule_labels_gives_the_same_summary(ada):
+    labels: dict = {}
+
+    cached = [handoff_summary_build(lead=ada, at=NOW, rule_labels=labels) for _ in range(2)]
+
+    assert cached[0] == cached[1] == handoff_summary_build(lead=ada, at=NOW)
+    assert len(labels) == 1
+
+
+@pytest.mark.django_db
 def test_the_summary_recalls_earlier_handoffs_and_how_they_ended(ada, other_rep):
     [previous] = handoff_summary_build(lead=ada, at=NOW)["previous_handoffs"]
 
