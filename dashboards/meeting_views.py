@@ -20,6 +20,7 @@ from dashboards.reports import (
     monthly_report_rows,
     weekly_agenda,
 )
+from dashboards.selectors import cached
 from dashboards.services import action_item_add, action_item_set_done, meeting_note_add
 from smarketing.models import User
 from smarketing.roles import Action
@@ -68,7 +69,8 @@ def weekly_meeting(request: HttpRequest, monday: date) -> HttpResponse:
     if monday.weekday() != 0:
         return redirect("meetings:weekly", monday=week_monday(monday))
     context = _meeting_context(request, Meeting.Kind.WEEKLY, monday)
-    context.update(agenda=weekly_agenda(monday=monday), month_first=month_start(monday), previous_start=date.fromordinal(monday.toordinal() - 7),
+    context.update(agenda=cached("weekly-agenda", (monday,), lambda: weekly_agenda(monday=monday)),
+                   month_first=month_start(monday), previous_start=date.fromordinal(monday.toordinal() - 7),
                    next_start=date.fromordinal(monday.toordinal() + 7))
     return render(request, "dashboards/meeting.html", context)
 
@@ -79,7 +81,8 @@ def monthly_meeting(request: HttpRequest, first: date) -> HttpResponse:
     from dashboards.periods import add_months
 
     context = _meeting_context(request, Meeting.Kind.MONTHLY, first)
-    context.update(report=monthly_report(first=first), previous_start=add_months(first, -1),
+    context.update(report=cached("monthly-report", (first,), lambda: monthly_report(first=first)),
+                   previous_start=add_months(first, -1),
                    next_start=add_months(first, 1))
     return render(request, "dashboards/meeting.html", context)
 
@@ -149,8 +152,9 @@ def monthly_report_page(request: HttpRequest, first: date) -> HttpResponse:
     _ensure_can_view(request)
     from dashboards.periods import add_months
 
+    first = month_start(first)
     return render(request, "dashboards/monthly_report.html", {
-        "report": monthly_report(first=month_start(first)), "previous_start": add_months(first, -1),
+        "report": cached("monthly-report", (first,), lambda: monthly_report(first=first)), "previous_start": add_months(first, -1),
         "next_start": add_months(first, 1)})
 
 

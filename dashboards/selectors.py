@@ -677,3 +677,26 @@ def feedback_texts(*, filters: Filters, search: str = "", limit: int = FEEDBACK_
         label = feedback.reason.label if feedback.reason else feedback.get_kind_display()
         grouped.setdefault(label, []).append(feedback)
     return grouped
+
+
+# --- A minute of caching -----------------------------------------------------------------------------------------
+
+
+def cached(name: str, parts: tuple, compute):
+    """`compute()`, kept in the cache for DASHBOARD_CACHE_SECONDS (60) under `name` and the view's state.
+
+    Today's figures are already live only to the minute (see _live_cross), so keeping a computed view for
+    a minute changes no number anyone sees; it spares the database and the template engine the same
+    work for every manager opening the same view on Monday morning. 0 switches it off (the query tests).
+    """
+    import hashlib
+
+    seconds = getattr(settings, "DASHBOARD_CACHE_SECONDS", 60)
+    if seconds <= 0:
+        return compute()
+    key = f"dashboards:{name}:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value

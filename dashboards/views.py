@@ -3,7 +3,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
@@ -14,6 +16,7 @@ from dashboards.selectors import (
     DIMENSION_LABELS,
     DIMENSIONS,
     OPEN_FOR_SALES,
+    cached,
     calibration_is_stale,
     calibration_latest,
     closed_loop,
@@ -114,8 +117,24 @@ def funnel_context(*, period, filters, by) -> dict:
     }
 
 
-# Which partial answers an HTMX request, by the element it targets.
-_FUNNEL_PARTIALS = {"breakdown": "breakdown", "dashboard-panels": "dashboard-panels"}
+def _state_parts(state: dict, public: bool) -> tuple:
+    period = state["period"]
+    return (public, period.key, period.current, period.previous, state["filters"], state["by"])
+
+
+def _funnel_panels(request: HttpRequest, state: dict, *, public: bool) -> str:
+    """The funnel's panels as HTML, computed and rendered at most once a minute per view (see cached())."""
+    def build() -> str:
+        context = {**state, **funnel_context(**state), "dimension_labels": DIMENSION_LABELS, "public": public}
+        return render_to_string("dashboards/funnel.html#dashboard-panels", context, request=request)
+
+    return cached("funnel-panels", _state_parts(state, public), build)
+
+
+def _share_button(request: HttpRequest, *, out_of_band: bool) -> str:
+    # Rendered for each request: it carries the person's CSRF token and the view's current query string.
+    return render_to_string("dashboards/includes/share_button.html", {
+        "can_share": can_share(request.user), "share_days": SHARED_LINK_DAYS, "oob": out_of_band}, request=request)
 
 
 def funnel(request: HttpRequest) -> HttpResponse:
@@ -125,15 +144,19 @@ def funnel(request: HttpRequest) -> HttpResponse:
     state = _dashboard_state(request)
     target = request.htmx.target if request.htmx else None
     if target == "breakdown":
-        context = {**state, "breakdown": funnel_breakdown(span=state["period"].current, filters=state["filters"],
-                                                          by=state["by"])}
-    else:
-        context = {**state, **funnel_context(**state)}
-    context.update(dimension_labels=DIMENSION_LABELS, period_choices=PERIOD_CHOICES, public=False,
-                   can_share=can_share(request.user), share_days=SHARED_LINK_DAYS)
-    if target in _FUNNEL_PARTIALS:
-        return render(request, f"dashboards/funnel.html#{_FUNNEL_PARTIALS[target]}", context)
-    context["choices"] = filter_choices()
+        def build() -> str:
+            context = {**state, "dimension_labels": DIMENSION_LABELS, "public": False,
+                       "breakdown": funnel_breakdown(span=state["period"].current, filters=state["filters"],
+                                                     by=state["by"])}
+            return render_to_string("dashboards/funnel.html#breakdown", context, request=request)
+
+        return HttpResponse(cached("funnel-breakdown", _state_parts(state, False), build))
+    panels = _funnel_panels(request, state, public=False)
+    if target == "dashboard-panels":
+        return HttpResponse(panels + _share_button(request, out_of_band=True))
+    context = {**state, "panels_html": mark_safe(panels),  # noqa: S308 - our own rendered template
+               "share_button": mark_safe(_share_button(request, out_of_band=False)),  # noqa: S308
+               "period_choices": PERIOD_CHOICES, "choices": filter_choices()}
     return render(request, "dashboards/funnel.html", context)
 
 
@@ -206,18 +229,19 @@ def feedback_loop(request: HttpRequest) -> HttpResponse:
     period, filters = state["period"], state["filters"]
     by = request.GET.get("by") if request.GET.get("by") in ("source", "campaign", "persona", "rep", "team") else "source"
     search = (request.GET.get("q") or "").strip()
+    parts = (period.current, period.previous, filters, by)
     context = {**state, "by": by, "search": search, "period_choices": PERIOD_CHOICES,
                "dimension_labels": DIMENSION_LABELS,
-               "texts": feedback_texts(filters=filters, search=search)}
+               "texts": cached("feedback-texts", (filters, search),
+                               lambda: feedback_texts(filters=filters, search=search))}
     if request.htmx and request.htmx.target == "feedback-texts":
         return render(request, "dashboards/feedback.html#feedback-texts", context)
-    context.update(
-        objections=objections_heard(period=period, filters=filters),
-        without_content=objections_without_content(),
-        reasons=feedback_reasons(period=period, filters=filters, by=by),
-        quality=feedback_quality(period=period, filters=filters, by=by),
-        can_edit_content=request.user.can(Action.CONTENT_EDIT),
-    )
+    context.update(cached("feedback", parts, lambda: {
+        "objections": objections_heard(period=period, filters=filters),
+        "without_content": objections_without_content(),
+        "reasons": feedback_reasons(period=period, filters=filters, by=by),
+        "quality": feedback_quality(period=period, filters=filters, by=by),
+    }), can_edit_content=request.user.can(Action.CONTENT_EDIT))
     if request.htmx and request.htmx.target == "dashboard-panels":
         return render(request, "dashboards/feedback.html#dashboard-panels", context)
     context["choices"] = filter_choices()
@@ -318,9 +342,9 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
     period = period_resolve(params.get("period"), start=params.get("start"), end=params.get("end"))
     by = params.get("by") if params.get("by") in DIMENSIONS else "source"
     state = {"period": period, "filters": filters_from(params), "by": by}
-    context = {**state, **funnel_context(**state), "dimension_labels": DIMENSION_LABELS, "public": True,
-               "link": link}
-    return render(request, "dashboards/shared.html", context)
+    panels = _funnel_panels(request, state, public=True)
+    return render(request, "dashboards/shared.html", {**state, "link": link,
+                                                      "panels_html": mark_safe(panels)})  # noqa: S308
 
 
 def compliance(request: HttpRequest) -> HttpResponse:
@@ -330,7 +354,10 @@ def compliance(request: HttpRequest) -> HttpResponse:
     if not request.user.can(Action.LEAD_VIEW):
         raise PermissionDenied
     state = _dashboard_state(request)
-    context = {**state, "period_choices": PERIOD_CHOICES, "compliance": sla_compliance(period=state["period"])}
+    period = state["period"]
+    context = {**state, "period_choices": PERIOD_CHOICES,
+               "compliance": cached("compliance", (period.current, period.previous),
+                                    lambda: sla_compliance(period=period))}
     if request.htmx and request.htmx.target == "dashboard-panels":
         return render(request, "dashboards/compliance.html#dashboard-panels", context)
     return render(request, "dashboards/compliance.html", context)
@@ -342,4 +369,6 @@ def goals(request: HttpRequest) -> HttpResponse:
 
     if not request.user.can(Action.LEAD_VIEW):
         raise PermissionDenied
-    return render(request, "dashboards/goals.html", {"goals": goals_with_forecast()})
+    from dashboards.periods import local_today
+
+    return render(request, "dashboards/goals.html", {"goals": cached("goals", (local_today(),), goals_with_forecast)})

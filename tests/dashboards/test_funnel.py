@@ -248,3 +248,25 @@ def test_the_page_runs_the_same_queries_for_few_or_many_leads(funnel_history, ma
     cache.clear()
 
     assert count_queries(client, url) == few
+
+
+@freeze_time(NOW)
+def test_a_view_is_computed_once_a_minute_and_htmx_keeps_the_share_button_current(funnel_history, marketing_manager,
+                                                                                  client_for, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    client = client_for(marketing_manager)
+    url = reverse("dashboards:funnel") + "?period=custom&start=2026-03-02&end=2026-03-08"
+    with CaptureQueriesContext(connection) as first:
+        client.get(url)
+    with CaptureQueriesContext(connection) as second:
+        response = client.get(url)
+
+    assert len(second) < len(first)
+    assert "66.7 %" in response.content.decode()
+    panels = client.get(url + "&campaign=spring", headers={"HX-Request": "true", "HX-Target": "dashboard-panels"})
+    html = panels.content.decode()
+    assert 'id="share-button" hx-swap-oob="true"' in html
+    assert 'name="query" value="period=custom&amp;start=2026-03-02&amp;end=2026-03-08&amp;campaign=spring"' in html
