@@ -29,15 +29,22 @@ def org_zone() -> ZoneInfo:
     Read through the sla app when it is installed with its calendar; days, weeks and months of every
     dashboard figure are counted in this zone.
     """
-    try:
-        from scoring.models import VersionStatus
-        from sla.models import SlaVersion  # the layer below; optional while the SLA is being built
+    from django.core.cache import cache
 
-        zone = (SlaVersion.objects.filter(status=VersionStatus.ACTIVE)
-                .values_list("calendar__time_zone", flat=True).first())
-    except (ImportError, AttributeError, LookupError):
-        zone = None
-    return ZoneInfo(zone or settings.TIME_ZONE)
+    # Read on every dashboard request: a minute in the cache (an SLA's zone changes when both teams sign).
+    zone = cache.get("dashboards:org-zone")
+    if zone is None:
+        try:
+            from scoring.models import VersionStatus
+            from sla.models import SlaVersion  # the layer below; optional while the SLA is being built
+
+            zone = (SlaVersion.objects.filter(status=VersionStatus.ACTIVE)
+                    .values_list("calendar__time_zone", flat=True).first())
+        except (ImportError, AttributeError, LookupError):
+            zone = None
+        zone = zone or settings.TIME_ZONE
+        cache.set("dashboards:org-zone", zone, getattr(settings, "DASHBOARD_CACHE_SECONDS", 60))
+    return ZoneInfo(zone)
 
 
 def local_today(zone: ZoneInfo | None = None) -> date:

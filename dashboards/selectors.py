@@ -85,6 +85,24 @@ class Filters:
         return all(key[_KEY_INDEX[name]] == value for name, value in self.items())
 
 
+# The dimensions each grain keeps (dashboards.services rolls every grain up), smallest first.
+GRAIN_DIMENSIONS: list[tuple[str, frozenset[str]]] = [
+    (Grain.TOTAL, frozenset()),
+    (Grain.SOURCE, frozenset({"source"})),
+    (Grain.PERSONA, frozenset({"persona"})),
+    (Grain.REP, frozenset({"rep"})),
+    (Grain.TEAM, frozenset({"team"})),
+    (Grain.CAMPAIGN, frozenset({"source", "campaign"})),
+    (Grain.ALL, frozenset({"source", "campaign", "persona", "rep", "team"})),
+]
+
+
+def grain_for(dimensions: set[str]) -> str:
+    """The smallest rollup grain that keeps every dimension a view filters or splits by: a view filtered by
+    one rep reads the rep grain (a few rows a day), only a cross of dimensions reads the full cross."""
+    return next(grain for grain, kept in GRAIN_DIMENSIONS if dimensions <= kept)
+
+
 def _positive_int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and 0 < int(value) < 2**63 else None
 
@@ -110,20 +128,23 @@ class FilterChoices:
 
 
 def filter_choices() -> FilterChoices:
-    """What the filter menus offer: the sources and campaigns the rollups have seen, and the people."""
+    """What the filter menus offer: the sources and campaigns the rollups have seen, and the people.
+
+    Kept ten minutes: a new campaign, persona or rep shows in the menus a few minutes late.
+    """
+    choices = cache.get("dashboards:filter-choices")
+    if choices is None:
+        choices = _filter_choices()
+        cache.set("dashboards:filter-choices", choices, 600 if choices.sources else 60)
+    return choices
+
+
+def _filter_choices() -> FilterChoices:
     def distinct(column: str) -> list[str]:
         return [value for value in FunnelDay.objects.filter(grain=Grain.CAMPAIGN).exclude(**{column: ""})
                 .order_by(column).values_list(column, flat=True).distinct()]
 
-    # The menus change when a new source or campaign appears: ten minutes late is fine, and reading the
-    # distinct values of a quarter's rollups on every page view is not.
-    cached = cache.get("dashboards:filter-values")
-    if cached is not None:
-        sources, campaigns = cached
-    else:
-        sources, campaigns = distinct("source"), distinct("campaign")
-        if sources:
-            cache.set("dashboards:filter-values", (sources, campaigns), 600)
+    sources, campaigns = distinct("source"), distinct("campaign")
     if not sources:  # nothing rolled up yet: read the leads (small databases, the first day)
         sources = list(Lead.objects.exclude(source="").order_by("source").values_list("source", flat=True)
                        .distinct()[:200])
@@ -205,7 +226,7 @@ def funnel_flows(*, span: Span, filters: Filters, by: str | None = None, velocit
     stored = _stored_days(span, today)
     column = DIMENSIONS[by] if by else None
     if stored:
-        grain = Grain.ALL if filters.active else (by or Grain.TOTAL)
+        grain = grain_for({name for name, _ in filters.items()} | ({by} if by else set()))
         rows = FunnelDay.objects.filter(filters.rollup_q(), grain=grain, day__gte=span.first,
                                         day__lte=min(span.last, today - timedelta(days=1)))
         group = [column] if column else []
@@ -453,7 +474,7 @@ def funnel_trend(*, filters: Filters, weeks: int = 12, zone: ZoneInfo | None = N
     stored = _stored_days(whole, today)
     per_day: dict[tuple[date, str], int] = defaultdict(int)
     if stored:
-        grain = Grain.ALL if filters.active else Grain.TOTAL
+        grain = grain_for({name for name, _ in filters.items()})
         rows = FunnelDay.objects.filter(filters.rollup_q(), grain=grain, day__gte=whole.first,
                                         day__lt=today, to_stage__in=FORWARD)
         for row in rows.values("day", "to_stage").annotate(n=Sum("moves")).order_by():
