@@ -149,20 +149,16 @@ def business_days_add(calendar: WorkingCalendar, start: datetime, days: int) -> 
 
 
 def format_business_time(amount: timedelta, calendar: WorkingCalendar | None = None) -> str:
-    """A duration of business time for people: "1 d 3 h" (working days of the calendar), "3 h 20 min", "45 min"."""
+    """A duration of business time for people: "45 min", "13 h 20 min", and from two working days of the
+    calendar on, "4 working days 1 h" (a bare "4 d" would read as calendar days)."""
     minutes = int(abs(amount).total_seconds() // 60)
     day_minutes = int(calendar.hours_per_day.total_seconds() // 60) if calendar else 0
-    parts: list[str] = []
-    if day_minutes and minutes >= day_minutes:
-        days, minutes = divmod(minutes, day_minutes)
-        parts.append(f"{days} d")
-        hours = minutes // 60
-        if hours:
-            parts.append(f"{hours} h")
-        return " ".join(parts)
+    if day_minutes and minutes >= 2 * day_minutes:
+        days, rest = divmod(minutes, day_minutes)
+        hours = rest // 60
+        return f"{days} working days" + (f" {hours} h" if hours else "")
     hours, minutes = divmod(minutes, 60)
-    if hours:
-        parts.append(f"{hours} h")
+    parts = [f"{hours} h"] if hours else []
     if minutes or not hours:
         parts.append(f"{minutes} min")
     return " ".join(parts)

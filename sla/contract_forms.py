@@ -102,8 +102,9 @@ class GoalForm(forms.ModelForm):
             today = timezone.localdate()
             quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
             following = (quarter_start.replace(day=28) + timedelta(days=93)).replace(day=1)
-            self.initial.setdefault("period_start", quarter_start)
-            self.initial.setdefault("period_end", following - timedelta(days=1))
+            # A new goal starts as this quarter's (a model form's initial holds None for the empty instance).
+            self.initial["period_start"] = self.initial.get("period_start") or quarter_start
+            self.initial["period_end"] = self.initial.get("period_end") or following - timedelta(days=1)
 
 
 WINDOW_CHOICES = [(30, "last 30 days"), (90, "last 90 days"), (180, "last 180 days"), (365, "last 12 months")]

@@ -155,6 +155,7 @@ def test_in_working_time(office):
 def test_format_business_time(office):
     assert format_business_time(hours(5) + timedelta(minutes=20), office) == "5 h 20 min"
     assert format_business_time(timedelta(minutes=45), office) == "45 min"
-    assert format_business_time(hours(8 * 12), office) == "12 d"
-    assert format_business_time(hours(11), office) == "1 d 3 h"
+    assert format_business_time(hours(8 * 12), office) == "12 working days"
+    assert format_business_time(hours(8 * 4 + 1), office) == "4 working days 1 h"
+    assert format_business_time(hours(11), office) == "11 h"
     assert format_business_time(timedelta(0), office) == "0 min"

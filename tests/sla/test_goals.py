@@ -143,6 +143,9 @@ def test_managers_set_goals_for_teams(marketing_manager, marketer, sales_team, m
 def test_the_goals_pages(client_for, sales_manager, sales_rep, sales_team):
     client = client_for(sales_manager)
     assert b"No shared goals yet" in client.get(reverse("sla_contract:goal_list")).content
+    form = client.get(reverse("sla_contract:goal_create")).context["form"]
+    start, end = form["period_start"].value(), form["period_end"].value()
+    assert start.day == 1 and start.month in (1, 4, 7, 10) and (end - start).days in range(89, 92)  # this quarter
     response = client.post(reverse("sla_contract:goal_create"), {
         "title": "Opportunities in Q4", "metric": "new_opportunities", "target": "12", "period_start": "2026-10-01",
         "period_end": "2026-12-31", "teams": [sales_team.pk]})
