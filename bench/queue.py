@@ -96,6 +96,14 @@ def _reset_and_make_rep():
         ScoringVersion.objects.create(number=9999)
     User.objects.create_user(email=f"marketer@{EMAIL_DOMAIN}", password=None, role=Role.MARKETER,
                              first_name="Bench", last_name="Marketer")
+    # An SLA in force, so each row's deadline badge counts business time in its calendar, as in real use.
+    from sla.demo_contract import sla_seed
+
+    sla_seed(
+        marketing_manager=User.objects.create_user(email=f"mm@{EMAIL_DOMAIN}", password=None,
+                                                   role=Role.MARKETING_MANAGER),
+        sales_manager=User.objects.create_user(email=f"sm@{EMAIL_DOMAIN}", password=None, role=Role.SALES_MANAGER),
+    )
     return User.objects.create_user(email=f"rep@{EMAIL_DOMAIN}", password=None, role=Role.SALES_REP, team=team,
                                     first_name="Bench", last_name="Rep", capacity=10_000)
 
@@ -107,8 +115,8 @@ def _make_handoffs(rep, count: int, offset: int) -> None:
     from django.utils import timezone
 
     from leads.models import Company, Lead, Stage
-    from scoring.models import LeadScore, Persona, ScoringVersion
-    from sla.models import Handoff
+    from scoring.models import LeadScore, Persona, ScoringVersion, VersionStatus
+    from sla.models import Handoff, SlaVersion
     from smarketing.models import User
 
     if count <= 0:
@@ -117,6 +125,7 @@ def _make_handoffs(rep, count: int, offset: int) -> None:
     marketer = User.objects.get(email=f"marketer@{EMAIL_DOMAIN}")
     persona = Persona.objects.get(name="Bench persona")
     version = ScoringVersion.objects.order_by("-number").first()
+    sla = SlaVersion.objects.filter(status=VersionStatus.ACTIVE).first()
     numbers = range(offset, offset + count)
     companies = Company.objects.bulk_create(
         Company(name=f"Bench company {n}", domain=f"c{n}.{EMAIL_DOMAIN}", employees=50 + n, industry="Software",
@@ -134,7 +143,7 @@ def _make_handoffs(rep, count: int, offset: int) -> None:
         Handoff(lead=lead, rep=rep, handed_off_by=marketer, created_at=now - timedelta(hours=n % 97),
                 status="pending" if lead.stage == Stage.MQL else "accepted",
                 first_attempt_due_at=now + timedelta(hours=(n % 30) - 10), attempts_due_at=now + timedelta(days=3),
-                attempts_required=3, sla_version_number=None, summary={"version": 1})
+                attempts_required=3, sla_version_number=sla.number if sla else None, summary={"version": 1})
         for n, lead in zip(numbers, leads, strict=True))
 
 
