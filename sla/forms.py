@@ -187,6 +187,7 @@ class RoutingRuleForm(forms.ModelForm):
     class Meta:
         model = RoutingRule
         fields = ["name", "team", "persona", "countries", "by_territory", "position", "is_active"]
+        labels = {"is_active": "Active: routing uses this rule", "position": "Order (lower goes first)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
