@@ -37,7 +37,9 @@ SET_UP = "import django; django.setup()"
 @pytest.fixture
 def run(tmp_path):
     def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-        environ = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES}
+        # Browser tests may have set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deploy check must not see it.
+        environ = {key: value for key, value in os.environ.items()
+                   if key not in SETTINGS_VARIABLES and key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
         environ.update(DJANGO_SETTINGS_MODULE="smarketing.settings", SMARKETING_VAR_DIR=str(tmp_path), **env)
         # Our own interpreter running our own manage.py or a fixed snippet: no untrusted input.
         return subprocess.run([sys.executable, *args], cwd=PROJECT_ROOT, env=environ,  # noqa: S603
