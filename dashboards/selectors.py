@@ -601,6 +601,10 @@ class ReasonsReport:
     def week_labels(self) -> list[str]:
         return [f"Week of {span.first:%-d %b}" for span in self.weeks]
 
+    @property
+    def has_weekly(self) -> bool:
+        return any(any(counts) for counts in self.weekly.values())
+
 
 _FEEDBACK_DIMENSION = {"source": "lead__source", "campaign": "lead__campaign", "persona": "lead__score__persona_id",
                        "rep": "lead__owner_id", "team": "lead__owner__team_id"}
