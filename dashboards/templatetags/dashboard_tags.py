@@ -66,8 +66,10 @@ def duration(seconds) -> str:
     if seconds is None or seconds == "":
         return "—"
     seconds = float(seconds)
+    if seconds < 60:
+        return "0 min" if seconds <= 0 else "under 1 min"
     if seconds < 3600:
-        return f"{max(1, round(seconds / 60))} min"
+        return f"{round(seconds / 60)} min"
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
