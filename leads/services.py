@@ -727,10 +727,13 @@ def lead_update(*, lead: Lead, actor: User, changes: dict[str, Any], company_nam
         raise ValueError("A stage changes only through lead_change_stage.")
     for name, value in changes.items():
         setattr(lead, name, value)
+    fields = {*changes, "updated_at"}
     if company_name is not None and company_name.strip() != (lead.company.name if lead.company else ""):
         lead.company = company_for_capture(email=lead.email, company_name=company_name)
+        fields.add("company")
     lead.updated_at = timezone.now()
-    lead.save()
+    # Only the edited fields: a stage moved meanwhile by someone else is never written back from this copy.
+    lead.save(update_fields=sorted(fields))
     return lead
 
 
