@@ -179,16 +179,24 @@ def _rules_response(request: HttpRequest, version: ScoringVersion, section: str,
     return trigger_client_event(response, "draftChanged")
 
 
-@require_POST
-def fit_rule_edit(request: HttpRequest, number: int, rule_id: int | None = None) -> HttpResponse:
+# The two kinds of rule differ only in their model, form, service and the page section they redraw.
+_RULE_KINDS = {
+    "fit": (FitRule, FitRuleForm, "fit", fit_rule_save, "fit-rules", "fit_form"),
+    "engagement": (EngagementRule, EngagementRuleForm, "eng", engagement_rule_save, "engagement-rules",
+                   "engagement_form"),
+}
+
+
+def _rule_edit(request: HttpRequest, number: int, rule_id: int | None, kind: str) -> HttpResponse:
+    model, form_class, prefix, save, section, form_name = _RULE_KINDS[kind]
     version = _version("scoring", number)
     if refused := _refuse_unless_draft(request, version):
         return refused
-    rule = get_object_or_404(FitRule, pk=rule_id, version=version) if rule_id else FitRule(version=version)
-    form = FitRuleForm(request.POST, instance=rule, prefix="fit")
+    rule = get_object_or_404(model, pk=rule_id, version=version) if rule_id else model(version=version)
+    form = form_class(request.POST, instance=rule, prefix=prefix)
     if form.is_valid():
         try:
-            fit_rule_save(rule=form.save(commit=False), actor=request.user)
+            save(rule=form.save(commit=False), actor=request.user)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -197,28 +205,17 @@ def fit_rule_edit(request: HttpRequest, number: int, rule_id: int | None = None)
         if form is not None:
             messages.error(request, "The rule was not saved: " + "; ".join(e for errs in form.errors.values() for e in errs))
         return redirect("scoring:version_detail", kind="scoring", number=number)
-    return _rules_response(request, version, "fit-rules", fit_form=form)
+    return _rules_response(request, version, section, **{form_name: form})
+
+
+@require_POST
+def fit_rule_edit(request: HttpRequest, number: int, rule_id: int | None = None) -> HttpResponse:
+    return _rule_edit(request, number, rule_id, "fit")
 
 
 @require_POST
 def engagement_rule_edit(request: HttpRequest, number: int, rule_id: int | None = None) -> HttpResponse:
-    version = _version("scoring", number)
-    if refused := _refuse_unless_draft(request, version):
-        return refused
-    rule = get_object_or_404(EngagementRule, pk=rule_id, version=version) if rule_id else EngagementRule(version=version)
-    form = EngagementRuleForm(request.POST, instance=rule, prefix="eng")
-    if form.is_valid():
-        try:
-            engagement_rule_save(rule=form.save(commit=False), actor=request.user)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            form = None
-    if not request.htmx:
-        if form is not None:
-            messages.error(request, "The rule was not saved: " + "; ".join(e for errs in form.errors.values() for e in errs))
-        return redirect("scoring:version_detail", kind="scoring", number=number)
-    return _rules_response(request, version, "engagement-rules", engagement_form=form)
+    return _rule_edit(request, number, rule_id, "engagement")
 
 
 @require_POST
