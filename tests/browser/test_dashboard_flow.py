@@ -7,7 +7,6 @@ SCREENSHOTS=/some/dir to keep a full-page screenshot of each step.
 """
 
 import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,25 +18,6 @@ from dashboards.models import ActionItem
 from dashboards.services import digests_send_due
 from smarketing.roles import Role
 from tests.factories import PASSWORD, LeadFactory, StageChangeFactory, UserFactory
-
-CHROMIUM = "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium"),
-]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    playwright = pytest.importorskip("playwright.sync_api")
-    # The sync Playwright API runs in an event loop; Django's ORM calls in the live server are safe here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
 
 
 def shot(page, name: str) -> None:

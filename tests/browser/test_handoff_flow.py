@@ -7,7 +7,6 @@ SCREENSHOTS=/some/dir to keep a full-page screenshot of each step.
 """
 
 import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,26 +17,6 @@ from leads.models import Reason, Stage
 from sla.models import Handoff
 from smarketing.roles import Function, Role
 from tests.factories import PASSWORD, ActivityFactory, CompanyFactory, LeadFactory, TeamFactory, UserFactory
-
-CHROMIUM = "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="needs Debian's chromium"),
-]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    playwright = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread, which makes Django refuse ORM calls from the
-    # test body; allowed for this test only (monkeypatch restores the environment, which check --deploy reads).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
 
 
 class Session:
