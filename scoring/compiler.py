@@ -264,11 +264,8 @@ def persona_case_sql(personas: list[Persona], params: list[Any]) -> str:
         return "CAST(NULL AS INTEGER)"
     branches = []
     for persona in ordered:
+        # The cheap tests first and the title's regular expression last: AND stops at the first false.
         parts = []
-        if persona.title_keywords:
-            # Keywords start words of the title: "cto" matches "CTO & co-founder", not "Director".
-            params.append(title_keywords_pattern(persona.title_keywords))
-            parts.append("l.job_title ~* %s" if _is_postgres() else "l.job_title REGEXP %s")
         if persona.seniorities:
             params.extend(persona.seniorities)
             parts.append(f"l.seniority IN ({', '.join(['%s'] * len(persona.seniorities))})")
@@ -284,6 +281,10 @@ def persona_case_sql(personas: list[Persona], params: list[Any]) -> str:
         if persona.countries:
             params.extend(c.strip().upper() for c in persona.countries)
             parts.append(f"UPPER(l.country) IN ({', '.join(['%s'] * len(persona.countries))})")
+        if persona.title_keywords:
+            # Keywords start words of the title: "cto" matches "CTO & co-founder", not "Director".
+            params.append(title_keywords_pattern(persona.title_keywords))
+            parts.append("l.job_title ~* %s" if _is_postgres() else "l.job_title REGEXP %s")
         params.append(persona.pk)
         branches.append(f"WHEN {' AND '.join(parts)} THEN %s")
     return "CASE " + " ".join(branches) + " END"
@@ -330,19 +331,40 @@ class CompiledVersion:
         )
 
 
+def _fence() -> str:
+    """Keeps PostgreSQL from folding a subquery into the query above it.
+
+    Folded, a column's expression is copied to every place that reads it: the persona's regular
+    expressions would run once per persona rule and again for the persona column, and each fit rule's
+    CASE once for the fit, once for the grade and twice for the breakdown."""
+    return " OFFSET 0" if _is_postgres() else ""
+
+
 def score_select_sql(compiled: CompiledVersion, scope: LeadScope, now: datetime) -> tuple[str, list[Any]]:
     """SELECT lead_id, fit, engagement, total, grade, persona_id, conversions, breakdown_json for the scope.
 
     Engagement of a rule = min(cap, Σ points × 0.5^(age in days / half-life)) over the lead's matching
     activities, rounded to whole points; fit = Σ points of the fit rules the lead meets; total = fit +
     engagement, so the breakdown always adds up to the score.
+
+    Four nested levels, each computing its columns once for the level above (see _fence):
+    p: the persona, the fit rules on the lead and its company, each engagement rule's points;
+    q: the fit rules on the persona; s: fit and engagement; the outer level: total, grade, breakdown.
+    Parameters are listed in the order their %s appear in the text, so each level keeps its own list.
     """
     version = compiled.version
-    # Parameters are appended in the order their %s appear in the final text, so each part is built
-    # with its own list and the lists are joined in text order at the end.
-    inner_params: list[Any] = []
 
-    # --- engagement, per lead, from the activities in scope -------------------------------------
+    # --- the activities in scope, each read once: URL in lower case, age in days ------------------
+    decays = any(rule.half_life_days for rule in compiled.engagement_rules)
+    activity_params: list[Any] = []
+    age_sql = f", {_age_days_sql(activity_params, now)} AS age_days" if decays else ""
+    scope_a = scope.sql("a.lead_id", activity_params)
+    activities_sql = (
+        f"SELECT a.lead_id, a.type, LOWER(a.url) AS url, a.properties{age_sql} "
+        f"FROM {ACTIVITY} a WHERE {scope_a}"
+    )
+
+    # --- engagement, per lead ---------------------------------------------------------------------
     eng_params: list[Any] = []
     eng_columns = []
     for index, rule in enumerate(compiled.engagement_rules):
@@ -351,16 +373,15 @@ def score_select_sql(compiled: CompiledVersion, scope: LeadScope, now: datetime)
         if rule.url_match and rule.url_value:
             pattern = _like_escape(rule.url_value.strip().lower())
             cond_params.append(f"%{pattern}%" if rule.url_match == EngagementRule.UrlMatch.CONTAINS else f"{pattern}%")
-            conditions.append("LOWER(a.url) LIKE %s ESCAPE '\\'")
+            conditions.append("a.url LIKE %s ESCAPE '\\'")
         if rule.property_key and rule.property_min is not None:
             prop = _property_sql("a", rule.property_key)
             cond_params.append(rule.property_min)
             conditions.append(f"{_as_number(prop)} >= %s")
         weight_params: list[Any] = [rule.points]
         if rule.half_life_days:
-            age = _age_days_sql(weight_params, now)
             weight_params.append(rule.half_life_days)
-            weight = f"%s * POWER(0.5, {_greatest('0', age)} / %s)"
+            weight = f"%s * POWER(0.5, {_greatest('0', 'a.age_days')} / %s)"
         else:
             weight = "%s"
         summed = f"SUM(CASE WHEN {' AND '.join(conditions)} THEN {weight} ELSE 0 END)"
@@ -372,47 +393,52 @@ def score_select_sql(compiled: CompiledVersion, scope: LeadScope, now: datetime)
         eng_columns.append(f"CAST({_round_half_away(summed)} AS INTEGER) AS e{index}")
     eng_params.append(ActivityType.FORM_SUBMISSION)
     eng_columns.append("SUM(CASE WHEN a.type = %s THEN 1 ELSE 0 END) AS conversions")
-    scope_a_params: list[Any] = []
-    scope_a = scope.sql("a.lead_id", scope_a_params)
-    engagement_sql = (
-        f"SELECT a.lead_id, {', '.join(eng_columns)} FROM {ACTIVITY} a WHERE {scope_a} GROUP BY a.lead_id"
-    )
+    engagement_sql = f"SELECT a.lead_id, {', '.join(eng_columns)} FROM ({activities_sql}) a GROUP BY a.lead_id"
+    eng_params += activity_params
 
-    # --- persona and fit, per lead ----------------------------------------------------------------
+    # --- p: persona, fit on the lead and its company, engagement ----------------------------------
     persona_params: list[Any] = []
     persona_sql = persona_case_sql(compiled.personas, persona_params)
     personas_by_name = {p.name.strip().lower(): p.pk for p in compiled.personas}
-    fit_columns = []
-    fit_params: list[Any] = []
+    lead_fit_columns, lead_fit_params = [], []
+    persona_fit_columns, persona_fit_params = [], []
     for index, rule in enumerate(compiled.fit_rules):
-        cond_params: list[Any] = []
+        cond_params = []
         condition = condition_sql(rule.field, rule.operator, rule.value, rule.value_to, cond_params,
-                                  persona_sql, personas_by_name)
-        # A persona rule embeds the persona CASE: its parameters come where the CASE text sits.
-        if rule.field == PERSONA_FIELD and persona_sql in condition:
-            cond_params = persona_params + cond_params
-        fit_params.extend(cond_params + [rule.points])
-        fit_columns.append(f"CASE WHEN {condition} THEN %s ELSE 0 END AS f{index}")
+                                  "p.persona_id", personas_by_name)
+        column = f"CASE WHEN {condition} THEN %s ELSE 0 END AS f{index}"
+        if rule.field == PERSONA_FIELD:
+            persona_fit_columns.append(column)
+            persona_fit_params += cond_params + [rule.points]
+        else:
+            lead_fit_columns.append(column)
+            lead_fit_params += cond_params + [rule.points]
 
     eng_outer = [f"COALESCE(e.e{i}, 0) AS e{i}" for i in range(len(compiled.engagement_rules))]
     scope_l_params: list[Any] = []
     scope_l = scope.sql("l.id", scope_l_params)
-    inner_sql = (
+    p_sql = (
         f"SELECT l.id AS lead_id, {persona_sql} AS persona_id, "
-        + "".join(f"{column}, " for column in fit_columns + eng_outer)
+        + "".join(f"{column}, " for column in lead_fit_columns + eng_outer)
         + "COALESCE(e.conversions, 0) AS conversions "
         f"FROM {LEAD} l LEFT JOIN {COMPANY} c ON c.id = l.company_id "
-        f"LEFT JOIN ({engagement_sql}) e ON e.lead_id = l.id WHERE {scope_l}"
+        f"LEFT JOIN ({engagement_sql}) e ON e.lead_id = l.id WHERE {scope_l}{_fence()}"
     )
-    inner_params = persona_params + fit_params + eng_params + scope_a_params + scope_l_params
+    p_params = persona_params + lead_fit_params + eng_params + scope_l_params
 
-    fit_sum = " + ".join(f"p.f{i}" for i in range(len(compiled.fit_rules))) or "0"
-    eng_sum = " + ".join(f"p.e{i}" for i in range(len(compiled.engagement_rules))) or "0"
-    middle_sql = (
-        f"SELECT p.*, CAST({fit_sum} AS INTEGER) AS fit, CAST({eng_sum} AS INTEGER) AS engagement "
-        f"FROM ({inner_sql}) p"
+    # --- q: fit on the persona, read from p -------------------------------------------------------
+    q_sql = f"SELECT {', '.join(['p.*', *persona_fit_columns])} FROM ({p_sql}) p{_fence()}"
+    q_params = persona_fit_params + p_params
+
+    # --- s: the sums ------------------------------------------------------------------------------
+    fit_sum = " + ".join(f"q.f{i}" for i in range(len(compiled.fit_rules))) or "0"
+    eng_sum = " + ".join(f"q.e{i}" for i in range(len(compiled.engagement_rules))) or "0"
+    s_sql = (
+        f"SELECT q.*, CAST({fit_sum} AS INTEGER) AS fit, CAST({eng_sum} AS INTEGER) AS engagement "
+        f"FROM ({q_sql}) q{_fence()}"
     )
 
+    # --- the row: total, grade, breakdown -----------------------------------------------------------
     outer_params: list[Any] = [version.grade_a_min_fit, Grade.A, version.grade_b_min_fit, Grade.B,
                                version.grade_c_min_fit, Grade.C, Grade.D]
     pairs = [(rule.key, f"s.f{i}") for i, rule in enumerate(compiled.fit_rules)]
@@ -423,9 +449,9 @@ def score_select_sql(compiled: CompiledVersion, scope: LeadScope, now: datetime)
         "SELECT s.lead_id, s.fit, s.engagement, s.fit + s.engagement AS total, "
         "CASE WHEN s.fit >= %s THEN %s WHEN s.fit >= %s THEN %s WHEN s.fit >= %s THEN %s ELSE %s END AS grade, "
         f"s.persona_id, s.conversions, {breakdown_sql} AS breakdown_json "
-        f"FROM ({middle_sql}) s"
+        f"FROM ({s_sql}) s"
     )
-    return sql, outer_params + breakdown_params + inner_params
+    return sql, outer_params + breakdown_params + q_params
 
 
 def criteria_sql(criteria: Criteria, params: list[Any], score_alias: str = "s") -> str:

@@ -210,12 +210,18 @@ class LeadScore(models.Model):
     """
 
     lead = models.OneToOneField(Lead, on_delete=models.CASCADE, primary_key=True, related_name="score")
-    version = models.ForeignKey(ScoringVersion, on_delete=models.PROTECT, related_name="+")
+    # Every row of a run names the same version: a foreign-key check and an index entry per row would
+    # cost a third of a full rescore's writes for nothing. Deleting a version still meets PROTECT
+    # (Django checks it), and only rescoring writes this column, from the version it runs.
+    version = models.ForeignKey(ScoringVersion, on_delete=models.PROTECT, related_name="+",
+                                db_index=False, db_constraint=False)
     fit = models.IntegerField()
     engagement = models.IntegerField()
     total = models.IntegerField()
     grade = models.CharField(max_length=1, choices=Grade.choices)
-    persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No index: a handful of personas share a million rows, so no query would use one.
+    persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                db_index=False)
     conversions = models.PositiveIntegerField(default=0, help_text="Form submissions, all time.")
     # The breakdown as JSON text ({"fit:3": 15, "eng:1": 8}), built by the scoring SQL: a text column,
     # because turning a million breakdowns into jsonb costs more than all the scoring rules together.
@@ -223,10 +229,8 @@ class LeadScore(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["-total"], name="leadscore_total_idx"),
-            models.Index(fields=["computed_at"], name="leadscore_computed_idx"),
-        ]
+        # Only what reads use: the top scores. Every other index would be rewritten by each rescore.
+        indexes = [models.Index(fields=["-total"], name="leadscore_total_idx")]
 
     def __str__(self) -> str:
         return f"{self.total} ({self.grade})"

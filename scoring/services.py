@@ -1,6 +1,7 @@
 """Writes of the qualification agreement: personas, drafts and their rules, signatures, rescoring and
 qualification. Business rules live here; views, the API and tasks call these functions."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -295,28 +296,42 @@ def version_sign(*, version: ScoringVersion | DefinitionVersion, actor: User) ->
 
 _UPSERT_COLUMNS = ["version_id", "fit", "engagement", "total", "grade", "persona_id", "conversions", "breakdown_json",
                    "computed_at"]
+_SCORE_COLUMNS = [column for column in _UPSERT_COLUMNS if column != "computed_at"]
 
 
-def _upsert_sql(select_sql: str) -> str:
+def _upsert_sql(select_sql: str, *, only_changed: bool) -> str:
+    """INSERT … SELECT … ON CONFLICT UPDATE of the scores; with `only_changed`, a row whose score, version
+    and breakdown are the same is left as it is (a nightly full run then rewrites only what moved)."""
     updates = ", ".join(f"{column} = excluded.{column}" for column in _UPSERT_COLUMNS)
+    changed = ""
+    if only_changed:
+        ours = ", ".join(f"{SCORE}.{column}" for column in _SCORE_COLUMNS)
+        theirs = ", ".join(f"excluded.{column}" for column in _SCORE_COLUMNS)
+        changed = f" WHERE ({ours}) IS DISTINCT FROM ({theirs})"
     # "WHERE 1 = 1": SQLite needs a WHERE before ON CONFLICT to parse INSERT ... SELECT ... ON CONFLICT.
     return (
         f"INSERT INTO {SCORE} (lead_id, {', '.join(_UPSERT_COLUMNS)}) "
         f"SELECT q.lead_id, %s, q.fit, q.engagement, q.total, q.grade, q.persona_id, q.conversions, q.breakdown_json, %s "
         f"FROM ({select_sql}) q WHERE 1 = 1 "
-        f"ON CONFLICT (lead_id) DO UPDATE SET {updates}"
+        f"ON CONFLICT (lead_id) DO UPDATE SET {updates}{changed}"
     )
 
 
 @transaction.atomic
-def leads_rescore(*, compiled: CompiledVersion, scope: LeadScope, now: datetime) -> int:
-    """Scores every lead in scope under the version, in one statement; returns how many were written.
+def leads_rescore(*, compiled: CompiledVersion, scope: LeadScope, now: datetime, only_changed: bool = False) -> int:
+    """Scores every lead in scope under the version, in one statement; returns how many rows it wrote.
 
-    Idempotent: the same data and the same `now` give the same rows.
+    Idempotent: the same data and the same `now` give the same rows. A full run passes `only_changed`;
+    the incremental run does not, because it marks each touched lead as scored (computed_at) even when
+    its score stayed the same.
     """
     select_sql, params = score_select_sql(compiled, scope, now)
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(select_sql), [compiled.version.pk, now_param(now), *params])
+        if connection.vendor == "postgresql":
+            # Compiling this statement to machine code costs more than it saves at 50,000 rows.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(_upsert_sql(select_sql, only_changed=only_changed),
+                       [compiled.version.pk, now_param(now), *params])
         return cursor.rowcount
 
 
@@ -371,7 +386,9 @@ def rescore_run_chunk(*, run_id: int, id_from: int, id_to: int) -> int:
     now = run.started_at
     compiled = CompiledVersion.load(run.version)
     scope = LeadScope(id_from=id_from, id_to=id_to)
-    scored = leads_rescore(compiled=compiled, scope=scope, now=now)
+    # Rows whose score did not move are not rewritten, but every lead of the chunk counts as scored.
+    leads_rescore(compiled=compiled, scope=scope, now=now, only_changed=True)
+    scored = Lead.objects.filter(pk__gte=id_from, pk__lt=id_to).count()
     qualified = leads_qualify(scope=scope, now=timezone.now())
     RescoreRun.objects.filter(pk=run_id).update(
         chunks_done=F("chunks_done") + 1, leads_scored=F("leads_scored") + scored,
@@ -383,16 +400,32 @@ def rescore_run_chunk(*, run_id: int, id_from: int, id_to: int) -> int:
     return scored
 
 
-def rescore_all(*, reason: str, progress=None) -> RescoreRun | None:
-    """A full rescore in this process, chunk after chunk (the command and the benchmark use it)."""
+def rescore_all(*, reason: str, progress=None, workers: int = 1) -> RescoreRun | None:
+    """A full rescore in this process, chunk after chunk (the command and the benchmark use it).
+
+    With `workers` > 1, that many chunks run at once, each on its own database connection: what a
+    Celery worker with that concurrency does with the chunks rescore_full_task fans out."""
     run = rescore_run_start(kind=RescoreRun.Kind.FULL, reason=reason)
     if run is None:
         return None
     bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
-    for index, (id_from, id_to) in enumerate(rescore_chunks(bounds["low"], bounds["high"]), start=1):
-        rescore_run_chunk(run_id=run.pk, id_from=id_from, id_to=id_to)
-        if progress:
-            progress(index, run.chunks_total)
+    chunks = rescore_chunks(bounds["low"], bounds["high"])
+    if workers <= 1:
+        for index, (id_from, id_to) in enumerate(chunks, start=1):
+            rescore_run_chunk(run_id=run.pk, id_from=id_from, id_to=id_to)
+            if progress:
+                progress(index, run.chunks_total)
+    else:
+        def chunk_on_own_connection(bounds: tuple[int, int]) -> None:
+            try:
+                rescore_run_chunk(run_id=run.pk, id_from=bounds[0], id_to=bounds[1])
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for index, _ in enumerate(pool.map(chunk_on_own_connection, chunks), start=1):
+                if progress:
+                    progress(index, run.chunks_total)
     run.refresh_from_db()
     return run
 

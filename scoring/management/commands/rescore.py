@@ -12,6 +12,8 @@ class Command(BaseCommand):
         scope = parser.add_mutually_exclusive_group(required=True)
         scope.add_argument("--all", action="store_true", help="every lead, in chunks (what a version change runs)")
         scope.add_argument("--stale", action="store_true", help="only leads changed since the last run")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="chunks of a full run scored at once, each on its own connection (default 1)")
 
     def handle(self, *args, **options):
         started = time.perf_counter()
@@ -23,7 +25,7 @@ class Command(BaseCommand):
         def progress(done: int, total: int) -> None:
             self.stdout.write(f"  chunk {done}/{total} ({time.perf_counter() - started:.1f} s)")
 
-        run = rescore_all(reason="manage.py rescore --all", progress=progress)
+        run = rescore_all(reason="manage.py rescore --all", progress=progress, workers=options["workers"])
         if run is None:
             raise CommandError("No scoring version is in force: sign one first (Qualification page).")
         self.stdout.write(self.style.SUCCESS(
