@@ -9,8 +9,8 @@ from leads.models import ContactAttempt, Reason, Stage
 from scoring.models import Persona
 from sla.models import RoutingRule
 from sla.selectors import sales_reps_with_load
-from smarketing.models import Team
-from smarketing.roles import Function
+from smarketing.models import Team, User
+from smarketing.roles import Function, Role
 
 QUALITY_CHOICES = [(5, "5 · excellent"), (4, "4 · good"), (3, "3 · fair"), (2, "2 · poor"), (1, "1 · wrong lead")]
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -198,9 +198,36 @@ class RoutingRuleForm(forms.ModelForm):
             self.initial["countries"] = ", ".join(self.instance.countries or [])
 
     def clean_countries(self) -> list[str]:
-        codes = [code.strip().upper() for code in self.cleaned_data["countries"].replace(";", ",").split(",")]
-        codes = [code for code in codes if code]
-        wrong = [code for code in codes if len(code) != 2 or not code.isalpha()]
-        if wrong:
-            raise forms.ValidationError(f"Use two-letter country codes; not: {', '.join(wrong)}.")
-        return sorted(set(codes))
+        return _country_codes(self.cleaned_data["countries"])
+
+
+def _country_codes(text: str) -> list[str]:
+    codes = [code.strip().upper() for code in text.replace(";", ",").split(",")]
+    codes = [code for code in codes if code]
+    wrong = [code for code in codes if len(code) != 2 or not code.isalpha()]
+    if wrong:
+        raise forms.ValidationError(f"Use two-letter country codes; not: {', '.join(wrong)}.")
+    return sorted(set(codes))
+
+
+class RepRoomForm(forms.Form):
+    """What routing reads of a rep, edited by a manager on the routing page."""
+
+    capacity = forms.IntegerField(min_value=0, max_value=1000, label="Capacity",
+                                  help_text="Most open handoffs at once; routing skips the rep at this number.")
+    territory = forms.CharField(required=False, label="Territory",
+                                help_text="ISO country codes separated by commas, e.g. DE, AT, CH.")
+    is_away = forms.BooleanField(required=False, label="Away: routing skips this rep")
+    manager = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label="Sales manager",
+                                     empty_label="Nobody (escalates to any sales manager)",
+                                     help_text="Whom this rep's SLA breaches escalate to.")
+
+    def __init__(self, *args, rep: User, **kwargs):
+        kwargs.setdefault("initial", {"capacity": rep.capacity, "territory": ", ".join(rep.territory or []),
+                                      "is_away": rep.is_away, "manager": rep.manager_id})
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = User.objects.filter(role=Role.SALES_MANAGER, is_active=True).order_by(
+            "first_name", "last_name")
+
+    def clean_territory(self) -> list[str]:
+        return _country_codes(self.cleaned_data["territory"])

@@ -572,6 +572,29 @@ def routing_rule_delete(*, actor: User, rule: RoutingRule) -> None:
 
 
 @transaction.atomic
+def rep_room_update(*, actor: User, rep: User, capacity: int, territory: list[str], is_away: bool,
+                    manager: User | None) -> User:
+    """Sets what routing reads of a rep: capacity, territory (ISO country codes), away, and the sales manager
+    their breaches escalate to. A capacity below the rep's open handoffs only stops new ones."""
+    _ensure_routing_admin(actor)
+    if rep.role != Role.SALES_REP:
+        raise ValidationError("Only sales reps take handoffs.")
+    if manager is not None and manager.role != Role.SALES_MANAGER:
+        raise ValidationError({"manager": "Choose a sales manager."})
+    before = {"capacity": rep.capacity, "territory": rep.territory, "away": rep.is_away,
+              "manager": str(rep.manager) if rep.manager_id else "—"}
+    rep.capacity, rep.is_away, rep.manager = capacity, is_away, manager
+    rep.territory = sorted({code.strip().upper() for code in territory if code.strip()})
+    rep.save(update_fields=["capacity", "territory", "is_away", "manager"])
+    after = {"capacity": rep.capacity, "territory": rep.territory, "away": rep.is_away,
+             "manager": str(rep.manager) if rep.manager_id else "—"}
+    changes = [f"{name} {before[name]} → {after[name]}" for name in before if before[name] != after[name]]
+    audit_record(actor=actor, action="routing.rep_update", target=rep,
+                 summary=f"{rep}: {'; '.join(changes) if changes else 'no change'}")
+    return rep
+
+
+@transaction.atomic
 def routing_settings_update(*, actor: User, auto_route_new_mqls: bool) -> RoutingSettings:
     """Switches auto-routing of new MQLs on or off."""
     _ensure_routing_admin(actor)

@@ -24,6 +24,7 @@ urlpatterns = [
          name="objection_answer_delete"),
     path("routing/", views.routing, name="routing"),
     path("routing/settings/", views.routing_settings_view, name="routing_settings"),
+    path("routing/reps/<int:rep_id>/", views.rep_room_edit, name="rep_room_edit"),
     path("routing/rules/new/", views.routing_rule_edit, name="routing_rule_create"),
     path("routing/rules/<int:rule_id>/", views.routing_rule_edit, name="routing_rule_edit"),
     path("routing/rules/<int:rule_id>/delete/", views.routing_rule_delete_view, name="routing_rule_delete"),

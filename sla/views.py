@@ -31,6 +31,7 @@ from sla.forms import (
     ObjectionForm,
     ReassignForm,
     RejectForm,
+    RepRoomForm,
     RoutingRuleForm,
 )
 from sla.models import Handoff, RoutingRule
@@ -55,6 +56,7 @@ from sla.services import (
     handoff_reassign,
     handoff_reject,
     lead_route,
+    rep_room_update,
     routing_rule_delete,
     routing_rule_save,
     routing_settings_update,
@@ -430,6 +432,23 @@ def routing_rule_delete_view(request: HttpRequest, rule_id: int) -> HttpResponse
     routing_rule_delete(actor=request.user, rule=rule)
     messages.success(request, f"Deleted the rule “{rule.name}”. Handoffs it made keep their history.")
     return redirect("sla:routing")
+
+
+def rep_room_edit(request: HttpRequest, rep_id: int) -> HttpResponse:
+    if not request.user.can(Action.ROUTING_CONFIGURE):
+        raise PermissionDenied("Only managers configure routing.")
+    rep = get_object_or_404(sales_reps_with_load(), pk=rep_id)
+    form = RepRoomForm(request.POST or None, rep=rep)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rep_room_update(actor=request.user, rep=rep, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Saved {rep}: capacity {rep.capacity}"
+                             f"{', away' if rep.is_away else ''}.")
+            return redirect("sla:routing")
+    return render(request, "sla/rep_room_form.html", {"form": form, "rep": rep})
 
 
 @require_POST
