@@ -739,6 +739,9 @@ def lead_capture(
 @transaction.atomic
 def lead_update(*, lead: Lead, actor: User, changes: dict[str, Any], company_name: str | None = None) -> Lead:
     """Edits a lead's profile (not its stage); a changed e-mail must stay unique."""
+    if lead.is_erased:
+        # Erasure is final: the person's data is not put back on the anonymised record.
+        raise ValidationError("This lead's personal data was erased on request; it cannot be edited.", code="erased")
     if "email" in changes:
         changes["email"] = normalise_email(changes["email"])
         if Lead.objects.filter(email=changes["email"]).exclude(pk=lead.pk).exists():

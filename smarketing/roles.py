@@ -51,6 +51,7 @@ class Action(models.TextChoices):
     FEEDBACK_INBOX = "feedback.inbox", "Read sales feedback on leads"
     CONTENT_EDIT = "content.edit", "Keep the objections list and the content that answers them"
     USERS_MANAGE = "users.manage", "Manage users, tokens and integrations"
+    LEAD_PERSONAL_DATA = "lead.personal_data", "Export a lead's personal data and erase it on request"
 
 
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -71,6 +72,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Action.FEEDBACK_INBOX: frozenset({Role.MARKETER, *MANAGERS, Role.ADMIN}),
     Action.CONTENT_EDIT: frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.ADMIN}),
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
+    # A data subject's request (GDPR access or erasure) is answered by someone accountable for both teams'
+    # data: a manager or an admin, never a marketer or a rep on their own.
+    Action.LEAD_PERSONAL_DATA: frozenset({*MANAGERS, Role.ADMIN}),
 }
 
 
