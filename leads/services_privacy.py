@@ -60,9 +60,18 @@ def _url_without_personal_data(url: str) -> str:
     return "" if "@" in kept else kept
 
 
+# The reasons the code itself writes on a stage change: they say nothing about the person.
+SYSTEM_REASONS = frozenset({"created"})
+
+
 @transaction.atomic
-def lead_anonymise(*, lead: Lead) -> Lead:
-    """Removes the person from the lead and its history rows; what the funnel and the SLA count stays."""
+def lead_anonymise(*, lead: Lead, kept_reasons: frozenset[str] = frozenset()) -> Lead:
+    """Removes the person from the lead and its history rows; what the funnel and the SLA count stays.
+
+    A stage change's reason stays when the system wrote it, or it is a reason from the lists, or one of
+    `kept_reasons` (the ones the layers above write); anything else was typed by someone and may name
+    the person.
+    """
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     identifiers = _identifiers(lead)
     placeholder = f"Erased lead #{lead.pk}"
@@ -86,11 +95,10 @@ def lead_anonymise(*, lead: Lead) -> Lead:
     for activity in Activity.objects.filter(lead=lead).only("pk", "url"):
         Activity.objects.filter(pk=activity.pk).update(url=_url_without_personal_data(activity.url), properties={},
                                                        event_id=None)
-    listed = set(Reason.objects.values_list("label", flat=True))
-    # A reason from a list (or the system's own) says nothing about the person; a typed one may.
+    kept = {*SYSTEM_REASONS, *kept_reasons, *Reason.objects.values_list("label", flat=True)}
     StageChange.objects.filter(lead=lead).update(note="")
     StageChange.objects.filter(lead=lead, changed_by__isnull=False).exclude(reason="").exclude(
-        reason__in=listed).update(reason=ERASED_TEXT)
+        reason__in=kept).update(reason=ERASED_TEXT)
     ContactAttempt.objects.filter(lead=lead).update(notes="")
     Feedback.objects.filter(lead=lead).update(text="")
 

@@ -11,11 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import Lead, Reason
 from leads.selectors_privacy import lead_personal_record
 from leads.services_privacy import lead_anonymise
 from scoring.selectors import lead_score_explained
 from sla.models import Handoff
+from sla.services import ACCEPTED_REASON, REJECTED_REASON_PREFIX
 from smarketing.audit import audit_record
 from smarketing.models import User
 from smarketing.roles import Action
@@ -87,7 +88,9 @@ def lead_erase(*, lead: Lead, actor: User, confirm_email: str) -> Lead:
                               code="confirmation")
     # Before the lead's own row: its notes and the frozen intelligence card quote the person.
     Handoff.objects.filter(lead=lead).update(note="", summary={}, rejection_comment="", reassign_reason="")
-    lead = lead_anonymise(lead=lead)
+    rejection_labels = Reason.objects.filter(kind=Reason.Kind.REJECTION).values_list("label", flat=True)
+    kept_reasons = frozenset({ACCEPTED_REASON, *(f"{REJECTED_REASON_PREFIX}{label}" for label in rejection_labels)})
+    lead = lead_anonymise(lead=lead, kept_reasons=kept_reasons)
     audit_record(actor=actor, action="lead.erase", target=lead,
                  summary=f"Erased the personal data of lead #{lead.pk} on request; its history is kept anonymised")
     return lead

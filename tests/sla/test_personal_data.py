@@ -54,14 +54,16 @@ def jane(marketer, sales_rep):
         email="jane.roe@acme.example", first_name="Jane", last_name="Roe", phone="+49 30 1234567",
         job_title="Head of Platform", seniority="director", country="DE", company=company, owner=sales_rep,
         source="webinar", campaign="Q1 launch", utm_source="linkedin", utm_term="jane roe platform",
-        properties={"budget": "50k", "linkedin": "linkedin.com/in/janeroe"}, stage=Stage.SAL,
+        properties={"budget": "50k", "linkedin": "linkedin.com/in/janeroe"}, stage=Stage.SQL,
         created_at=now - timedelta(days=3), capture_fingerprint="f" * 64,
     )
     StageChangeFactory(lead=lead, from_stage="", to_stage=Stage.NEW, changed_at=now - timedelta(days=3),
-                       reason="created")
+                       changed_by=marketer, reason="created")
     StageChangeFactory(lead=lead, from_stage=Stage.NEW, to_stage=Stage.MQL, changed_at=now - timedelta(days=2),
                        reason="MQL definition v1")
     StageChangeFactory(lead=lead, from_stage=Stage.MQL, to_stage=Stage.SAL, changed_at=now - timedelta(days=1),
+                       changed_by=sales_rep, reason="Accepted the handoff")
+    StageChangeFactory(lead=lead, from_stage=Stage.SAL, to_stage=Stage.SQL, changed_at=now - timedelta(hours=1),
                        changed_by=sales_rep, reason="Jane wants a demo", note="Spoke to Jane Roe, call me back")
     ActivityFactory(lead=lead, type="page_view", occurred_at=now - timedelta(days=2),
                     url="https://acme.example/pricing?email=jane.roe@acme.example#plans", properties={})
@@ -106,7 +108,7 @@ def test_the_export_holds_everything_kept_about_the_lead(jane, sales_manager):
     assert [a["url"] for a in document["activities"]] == [
         "/demo", "https://acme.example/pricing?email=jane.roe@acme.example#plans"]
     assert [(c["from"], c["to"], c["note"]) for c in document["stage_history"]] == [
-        ("", "new", ""), ("new", "mql", ""), ("mql", "sal", "Spoke to Jane Roe, call me back")]
+        ("", "new", ""), ("new", "mql", ""), ("mql", "sal", ""), ("sal", "sql", "Spoke to Jane Roe, call me back")]
     assert [a["notes"] for a in document["contact_attempts"]] == ["Jane said: call after 3pm"]
     assert [(f["quality"], f["text"]) for f in document["feedback"]] == [(4, "Jane Roe is the decision maker")]
     assert [(h["rep"], h["note"], h["deal_amount"]) for h in document["handoffs"]] == [
@@ -162,9 +164,11 @@ def test_erasure_removes_the_person_and_keeps_the_history(jane, sales_manager, s
     assert str(lead) == f"Erased lead #{jane.pk}"
     # What the figures count stays: stage, source, campaign, owner, the rows and their times.
     assert (lead.stage, lead.source, lead.campaign, lead.utm_source, lead.owner) == \
-        (Stage.SAL, "webinar", "Q1 launch", "linkedin", sales_rep)
+        (Stage.SQL, "webinar", "Q1 launch", "linkedin", sales_rep)
+    # Reasons the system and the lists write stay; the one a rep typed goes.
     assert list(StageChange.objects.filter(lead=lead).order_by("changed_at").values_list("to_stage", "reason", "note")) \
-        == [("new", "created", ""), ("mql", "MQL definition v1", ""), ("sal", "(erased)", "")]
+        == [("new", "created", ""), ("mql", "MQL definition v1", ""), ("sal", "Accepted the handoff", ""),
+            ("sql", "(erased)", "")]
     assert sorted(Activity.objects.filter(lead=lead).values_list("type", "url", "event_id")) == [
         ("form_submission", "/demo", None), ("page_view", "https://acme.example/pricing", None)]
     assert list(Activity.objects.filter(lead=lead).values_list("properties", flat=True)) == [{}, {}]
@@ -184,7 +188,7 @@ def test_erasure_removes_the_person_and_keeps_the_history(jane, sales_manager, s
 
 
 def test_the_funnel_counts_the_same_before_and_after_erasure(jane, admin):
-    expected = {"webinar": {("", "new"): 1, ("new", "mql"): 1, ("mql", "sal"): 1}}
+    expected = {"webinar": {("", "new"): 1, ("new", "mql"): 1, ("mql", "sal"): 1, ("sal", "sql"): 1}}
     assert _funnel_by_source() == expected
 
     lead_erase(lead=jane, actor=admin, confirm_email=jane.email)
