@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from leads.identity import ERASED_EMAIL_DOMAIN
 from leads.models import Lead, Stage
 from leads.services import leads_move_by_system
 from scoring.compiler import (
@@ -332,11 +333,13 @@ def leads_qualify(*, scope: LeadScope, now: datetime | None = None) -> int:
     params: list[Any] = [Stage.NEW, Stage.RECYCLED]
     condition = criteria_sql(mql, params)
     scope_sql = scope.sql("l.id", params)
+    # An erased lead is no one to hand off: it keeps its history but never qualifies again.
+    params.append(f"%@{ERASED_EMAIL_DOMAIN}")
     sql = (
         f"SELECT l.id FROM {Lead._meta.db_table} l JOIN {SCORE} s ON s.lead_id = l.id "
         f"LEFT JOIN leads_company c ON c.id = l.company_id "
         f"WHERE (l.stage = %s OR (l.stage = %s AND l.last_activity_at > l.stage_entered_at)) "
-        f"AND {condition} AND {scope_sql} ORDER BY l.id"
+        f"AND {condition} AND {scope_sql} AND l.email NOT LIKE %s ORDER BY l.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -146,6 +146,9 @@ def handoff_create(
     _ensure_assignable(rep)
     # The lead's row lock serialises handoffs of one lead: the second waits, then sees the first.
     lead = Lead.objects.select_for_update(of=("self",)).select_related("company").get(pk=lead.pk)
+    if lead.is_erased:
+        raise ValidationError("This person's data was erased on request: there is no one to hand off.",
+                              code="erased")
     handoffs_close_finished(lead_ids=[lead.pk])
     existing = Handoff.objects.filter(lead=lead, status__in=OPEN).select_related("rep", "handed_off_by").first()
     if existing is not None:

@@ -19,14 +19,20 @@ from dashboards.periods import Span
 from dashboards.selectors import Filters, funnel_flows
 from leads.models import Activity, ContactAttempt, Feedback, Lead, Stage, StageChange
 from leads.services import lead_capture, lead_update
+from scoring.compiler import LeadScope
 from scoring.models import LeadScore, VersionStatus
+from scoring.services import leads_qualify
 from sla.models import Breach, Handoff
+from sla.selectors import leads_awaiting_routing
+from sla.services import handoff_create
 from sla.services_privacy import lead_erase, lead_export_personal_data
 from smarketing.models import AuditEntry, Notification, WebhookDelivery, WebhookEvent
 from tests.factories import (
     ActivityFactory,
     CompanyFactory,
     ContactAttemptFactory,
+    CriteriaFactory,
+    DefinitionVersionFactory,
     EngagementRuleFactory,
     FeedbackFactory,
     FitRuleFactory,
@@ -281,3 +287,26 @@ def test_a_lead_without_an_owner_or_history_is_erased_too(admin):
     assert (Lead.objects.get(pk=lead.pk).first_name, Lead.objects.get(pk=lead.pk).email) == \
         ("", f"erased-{lead.pk}@erased.invalid")
     assert AuditEntry.objects.filter(action="lead.erase", target_id=str(lead.pk)).count() == 1
+
+
+# --- After the erasure: no one to qualify, route or hand off ----------------------------------------------
+
+def test_an_erased_lead_is_never_qualified_routed_or_handed_off(admin, marketer, sales_rep):
+    definition = DefinitionVersionFactory(status=VersionStatus.ACTIVE)
+    CriteriaFactory(version=definition)  # every scored lead meets it
+    version = ScoringVersionFactory(status=VersionStatus.ACTIVE)
+    new_lead = LeadFactory(email="new.one@example.org", stage=Stage.NEW)
+    kept_lead = LeadFactory(email="kept@example.org", stage=Stage.NEW)
+    mql = LeadFactory(email="mql.one@example.org", stage=Stage.MQL)
+    for lead in (new_lead, kept_lead, mql):
+        LeadScore.objects.create(lead=lead, version=version, fit=0, engagement=0, total=0, grade="D",
+                                 computed_at=timezone.now())
+    lead_erase(lead=new_lead, actor=admin, confirm_email=new_lead.email)
+    lead_erase(lead=mql, actor=admin, confirm_email=mql.email)
+
+    assert leads_qualify(scope=LeadScope(ids=[new_lead.pk, kept_lead.pk])) == 1
+    assert Lead.objects.get(pk=new_lead.pk).stage == Stage.NEW
+    assert Lead.objects.get(pk=kept_lead.pk).stage == Stage.MQL
+    assert [lead.pk for lead in leads_awaiting_routing(limit=10)] == [kept_lead.pk]
+    with pytest.raises(ValidationError, match="no one to hand off"):
+        handoff_create(lead=Lead.objects.get(pk=mql.pk), rep=sales_rep, actor=marketer)
