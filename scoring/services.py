@@ -38,7 +38,7 @@ from scoring.models import (
 )
 from smarketing.audit import audit_record
 from smarketing.models import User
-from smarketing.roles import Action, Function, Role
+from smarketing.roles import Action, Function
 from smarketing.tasks import enqueue
 
 # A full rescore works on id ranges of this many leads: one statement each, about 0.5 s on PostgreSQL
@@ -60,7 +60,7 @@ def ensure_can_edit_qualification(actor: User) -> None:
 
 def ensure_can_edit_personas(actor: User) -> None:
     # Personas describe both teams' buyer: the managers of both teams keep them.
-    if actor.role not in (Role.MARKETING_MANAGER, Role.SALES_MANAGER, Role.ADMIN):
+    if not actor.can(Action.PERSONA_EDIT):
         raise PermissionDenied("Personas are edited by the marketing and sales managers.")
 
 

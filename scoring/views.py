@@ -60,7 +60,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "definition_history": definitions[:8],
         "run": rescore_run_latest(),
         "can_edit": request.user.can(Action.QUALIFICATION_EDIT),
-        "can_edit_personas": request.user.role in ("marketing_manager", "sales_manager", "admin"),
+        "can_edit_personas": request.user.can(Action.PERSONA_EDIT),
     }
     return render(request, "scoring/overview.html", context)
 
@@ -93,7 +93,7 @@ def persona_edit(request: HttpRequest, persona_id: int | None = None) -> HttpRes
         else:
             messages.success(request, f"Persona “{persona.name}” saved. Leads are re-matched by the rescore.")
             return redirect("scoring:overview")
-    can_edit = request.user.role in ("marketing_manager", "sales_manager", "admin")
+    can_edit = request.user.can(Action.PERSONA_EDIT)
     return render(request, "scoring/persona_form.html", {"form": form, "persona": persona, "can_edit": can_edit})
 
 
