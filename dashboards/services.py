@@ -425,9 +425,9 @@ SHARED_LINK_PARAMS = ("period", "start", "end", "source", "campaign", "persona",
 
 
 def can_share(user: User) -> bool:
-    from smarketing.roles import MANAGERS, Role
+    from smarketing.roles import Action
 
-    return user.is_active and (user.role in MANAGERS or user.role == Role.ADMIN)
+    return user.can(Action.DASHBOARD_SHARE)
 
 
 @transaction.atomic

@@ -24,6 +24,7 @@ from leads.services import (
     lead_update,
     leads_capture_bulk,
 )
+from sla.services_privacy import lead_erase, lead_export_personal_data
 from smarketing.roles import Action
 
 # Items per bulk request: big enough that an integration needs few requests, small enough that one
@@ -461,3 +462,33 @@ def activity_bulk(request: Request) -> Response:
     counts = _tally(results, ["created", "duplicate", "error"])
     return Response({"created": counts["created"], "duplicates": counts["duplicate"], "errors": counts["error"],
                      "results": results})
+
+
+# --- A data subject's requests ------------------------------------------------------------------------------
+
+class LeadEraseInputSerializer(serializers.Serializer):
+    confirm_email = serializers.CharField(max_length=320, help_text="The lead's e-mail address, to confirm.")
+
+
+@extend_schema(operation_id="leads_personal_data", responses={200: OpenApiTypes.OBJECT, **ERRORS},
+               description="Everything kept about the lead (profile, company, activities, stage history, "
+                           "handoffs, contact attempts, feedback, score breakdown, notes), for a data subject's "
+                           "access request. Managers and admins; recorded in the audit log.")
+@api_view(["GET"])
+def lead_personal_data(request: Request, lead_id: int) -> Response:
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    return Response(lead_export_personal_data(lead=lead, actor=request.user))
+
+
+@extend_schema(operation_id="leads_erase", request=LeadEraseInputSerializer,
+               description="Erases the person behind the lead on request: personal fields and notes are removed, "
+                           "the lead's history stays anonymised in every figure. Managers and admins; "
+                           "`confirm_email` must be the lead's address. Cannot be undone.",
+               responses={200: LeadOutputSerializer, **ERRORS})
+@api_view(["POST"])
+def lead_erase_endpoint(request: Request, lead_id: int) -> Response:
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    serializer = LeadEraseInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    lead = lead_erase(lead=lead, actor=request.user, confirm_email=serializer.validated_data["confirm_email"])
+    return Response(LeadOutputSerializer(lead_get_for_user(user=request.user, lead_id=lead.pk)).data)

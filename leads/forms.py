@@ -57,3 +57,10 @@ class StageChangeForm(forms.Form):
     def __init__(self, *args, targets: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to"].choices = [("", "Choose a stage…"), *((value, Stage(value).label) for value in targets)]
+
+
+class LeadEraseForm(forms.Form):
+    """The confirmation of an erasure: the lead's e-mail address, typed (sla.services_privacy.lead_erase checks it)."""
+
+    confirm_email = forms.CharField(label="Type the lead's e-mail address to confirm", max_length=320,
+                                    widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))

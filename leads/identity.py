@@ -17,12 +17,19 @@ FREE_MAIL_DOMAINS = frozenset(
 )
 
 
+# Erased leads keep a placeholder address at this domain (RFC 2606: it can never receive mail). No
+# capture may use one: it would land on an erased lead and give it a person again.
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+
 def normalise_email(raw: str) -> str:
     """Trim and lower-case an address, and check it is one; raises ValidationError otherwise."""
     email = (raw or "").strip().lower()
     if not email:
         raise ValidationError("An e-mail address is required.", code="required")
     validate_email(email)
+    if email_domain(email) == ERASED_EMAIL_DOMAIN:
+        raise ValidationError("This address stands for an erased lead and cannot be used.", code="erased")
     return email
 
 

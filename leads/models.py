@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leads.identity import ERASED_EMAIL_DOMAIN
+
 
 class Stage(models.TextChoices):
     """Where a lead stands in the funnel. Changed only by leads.services.lead_change_stage."""
@@ -123,11 +125,18 @@ class Lead(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.is_erased:
+            return f"Erased lead #{self.pk}"
         return self.full_name or self.email
 
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_erased(self) -> bool:
+        """Its personal data was erased on request (leads.services_privacy): the address is a placeholder."""
+        return self.email.endswith(f"@{ERASED_EMAIL_DOMAIN}")
 
     @property
     def is_closed(self) -> bool:

@@ -233,6 +233,16 @@ class CaptureOutcome:
     errors: dict[str, list[str]] = field(default_factory=dict)
     # The index of the earlier item of the same batch with the same e-mail: both are one capture.
     duplicate_of: int | None = None
+    # The actor may not change this lead (a sales rep capturing another rep's lead): a 403, not a 400.
+    forbidden: bool = False
+
+
+NOT_YOUR_LEAD = "This lead exists and is not yours: only its owner, marketing or a manager can change it."
+
+
+def _rep_may_not_change(actor: User | None, owner_id: int | None) -> bool:
+    """A sales rep changes only the leads they own (the rule of leads.selectors.lead_can_edit, by owner id)."""
+    return actor is not None and actor.role == Role.SALES_REP and owner_id != actor.pk
 
 
 @dataclass(frozen=True)
@@ -619,7 +629,8 @@ def _leads_capture_batch(
     known = {lead.email: lead for lead in
              Lead.objects.select_for_update().filter(email__in=list(captures)).order_by("email")}
     to_write = [c for c in captures.values() if c.email not in known or (
-        existing == ExistingLeadPolicy.UPDATE and known[c.email].capture_fingerprint != c.fingerprint)]
+        existing == ExistingLeadPolicy.UPDATE and known[c.email].capture_fingerprint != c.fingerprint
+        and not _rep_may_not_change(actor, known[c.email].owner_id))]
     companies = _companies_for_captures(to_write)
     company_values: dict[int, tuple[Company, dict[str, Any]]] = {}
 
@@ -629,6 +640,10 @@ def _leads_capture_batch(
     new_owner = actor if actor is not None and actor.role == Role.SALES_REP else owner
     for capture in captures.values():
         lead = known.get(capture.email)
+        if lead is not None and _rep_may_not_change(actor, lead.owner_id):
+            # A capture is an update of the existing lead: a rep may not rewrite another rep's lead this way.
+            status_of[capture.email] = (CaptureStatus.ERROR, False)
+            continue
         if lead is not None and existing == ExistingLeadPolicy.SKIP:
             status_of[capture.email] = (CaptureStatus.SKIPPED, False)
             continue
@@ -685,6 +700,9 @@ def _leads_capture_batch(
         status, duplicate_attempt = status_of[capture.email]
         first = capture.indexes[0]
         for index in capture.indexes:
+            if status == CaptureStatus.ERROR:
+                outcomes[index] = CaptureOutcome(status=status, errors={"email": [NOT_YOUR_LEAD]}, forbidden=True)
+                continue
             outcomes[index] = CaptureOutcome(
                 status=status, lead_id=lead_ids[capture.email], duplicate_attempt=duplicate_attempt,
                 duplicate_of=None if index == first else first,
@@ -709,6 +727,8 @@ def lead_capture(
     item = CaptureItem(email=email, fields=fields, company_name=company_name, company_domain=company_domain,
                        properties=properties)
     [outcome] = leads_capture_bulk(items=[item], actor=actor, owner=owner)
+    if outcome.forbidden:
+        raise PermissionDenied(NOT_YOUR_LEAD)
     if outcome.status == CaptureStatus.ERROR:
         raise ValidationError(outcome.errors)
     return CaptureResult(lead=Lead.objects.select_related("company", "owner").get(pk=outcome.lead_id),
@@ -719,6 +739,9 @@ def lead_capture(
 @transaction.atomic
 def lead_update(*, lead: Lead, actor: User, changes: dict[str, Any], company_name: str | None = None) -> Lead:
     """Edits a lead's profile (not its stage); a changed e-mail must stay unique."""
+    if lead.is_erased:
+        # Erasure is final: the person's data is not put back on the anonymised record.
+        raise ValidationError("This lead's personal data was erased on request; it cannot be edited.", code="erased")
     if "email" in changes:
         changes["email"] = normalise_email(changes["email"])
         if Lead.objects.filter(email=changes["email"]).exclude(pk=lead.pk).exists():
@@ -828,9 +851,12 @@ def _activities_ingest_batch(
 
     # Resolve the leads: one query by id, one by e-mail, one capture batch for the unknown e-mails.
     ids = {item.lead_id for index, item in enumerate(items) if outcomes[index] is None and item.lead_id is not None}
-    known_ids = set(Lead.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
-    lead_of_email = dict(Lead.objects.filter(email__in=set(emails.values())).values_list("email", "pk")) \
-        if emails else {}
+    owner_of = dict(Lead.objects.filter(pk__in=ids).values_list("pk", "owner_id")) if ids else {}
+    known_ids = set(owner_of)
+    by_email = Lead.objects.filter(email__in=set(emails.values())).values_list("email", "pk", "owner_id") \
+        if emails else []
+    lead_of_email = {email: pk for email, pk, _ in by_email}
+    owner_of.update((pk, owner_id) for _, pk, owner_id in by_email)
     created_emails: set[str] = set()
     unknown = sorted(set(emails.values()) - set(lead_of_email))
     if unknown and create_unknown_leads:
@@ -851,6 +877,10 @@ def _activities_ingest_batch(
             missing = {"lead_email": ["No lead has this e-mail; send create_unknown_leads=true to create one."]}
         if lead_id is None:
             outcomes[index] = ActivityOutcome(status=ActivityStatus.ERROR, errors=missing)
+            continue
+        if lead_id in owner_of and _rep_may_not_change(actor, owner_of[lead_id]):
+            field_name = "lead_id" if item.lead_id is not None else "lead_email"
+            outcomes[index] = ActivityOutcome(status=ActivityStatus.ERROR, errors={field_name: [NOT_YOUR_LEAD]})
             continue
         event_id = (item.event_id or "").strip()
         pending.append((index, Activity(

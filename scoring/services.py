@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
+from leads.identity import ERASED_EMAIL_DOMAIN
 from leads.models import Lead, Stage
 from leads.services import leads_move_by_system
 from scoring.compiler import (
@@ -38,7 +39,7 @@ from scoring.models import (
 )
 from smarketing.audit import audit_record
 from smarketing.models import User
-from smarketing.roles import Action, Function, Role
+from smarketing.roles import Action, Function
 from smarketing.tasks import enqueue
 
 # A full rescore works on id ranges of this many leads: one statement each, about 0.5 s on PostgreSQL
@@ -60,7 +61,7 @@ def ensure_can_edit_qualification(actor: User) -> None:
 
 def ensure_can_edit_personas(actor: User) -> None:
     # Personas describe both teams' buyer: the managers of both teams keep them.
-    if actor.role not in (Role.MARKETING_MANAGER, Role.SALES_MANAGER, Role.ADMIN):
+    if not actor.can(Action.PERSONA_EDIT):
         raise PermissionDenied("Personas are edited by the marketing and sales managers.")
 
 
@@ -347,11 +348,13 @@ def leads_qualify(*, scope: LeadScope, now: datetime | None = None) -> int:
     params: list[Any] = [Stage.NEW, Stage.RECYCLED]
     condition = criteria_sql(mql, params)
     scope_sql = scope.sql("l.id", params)
+    # An erased lead is no one to hand off: it keeps its history but never qualifies again.
+    params.append(f"%@{ERASED_EMAIL_DOMAIN}")
     sql = (
         f"SELECT l.id FROM {Lead._meta.db_table} l JOIN {SCORE} s ON s.lead_id = l.id "
         f"LEFT JOIN leads_company c ON c.id = l.company_id "
         f"WHERE (l.stage = %s OR (l.stage = %s AND l.last_activity_at > l.stage_entered_at)) "
-        f"AND {condition} AND {scope_sql} ORDER BY l.id"
+        f"AND {condition} AND {scope_sql} AND l.email NOT LIKE %s ORDER BY l.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

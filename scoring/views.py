@@ -21,6 +21,7 @@ from scoring.services import (
     criteria_save,
     definition_draft_create,
     engagement_rule_save,
+    ensure_can_edit_qualification,
     fit_rule_save,
     persona_save,
     rule_delete,
@@ -59,7 +60,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "definition_history": definitions[:8],
         "run": rescore_run_latest(),
         "can_edit": request.user.can(Action.QUALIFICATION_EDIT),
-        "can_edit_personas": request.user.role in ("marketing_manager", "sales_manager", "admin"),
+        "can_edit_personas": request.user.can(Action.PERSONA_EDIT),
     }
     return render(request, "scoring/overview.html", context)
 
@@ -92,7 +93,7 @@ def persona_edit(request: HttpRequest, persona_id: int | None = None) -> HttpRes
         else:
             messages.success(request, f"Persona “{persona.name}” saved. Leads are re-matched by the rescore.")
             return redirect("scoring:overview")
-    can_edit = request.user.role in ("marketing_manager", "sales_manager", "admin")
+    can_edit = request.user.can(Action.PERSONA_EDIT)
     return render(request, "scoring/persona_form.html", {"form": form, "persona": persona, "can_edit": can_edit})
 
 
@@ -234,6 +235,8 @@ def rule_remove(request: HttpRequest, number: int, rule_kind: str, rule_id: int)
 
 @require_POST
 def grades_edit(request: HttpRequest, number: int) -> HttpResponse:
+    # Who may, before what was sent: a role that may not edit gets a 403, not a form error.
+    ensure_can_edit_qualification(request.user)
     version = _version("scoring", number)
     form = GradesForm(request.POST)
     if form.is_valid():
@@ -249,6 +252,7 @@ def grades_edit(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_POST
 def criteria_edit(request: HttpRequest, number: int, criteria_kind: str) -> HttpResponse:
+    ensure_can_edit_qualification(request.user)
     version = _version("definitions", number)
     criteria = get_object_or_404(Criteria, version=version, kind=criteria_kind)
     form = CriteriaForm(request.POST, instance=criteria, prefix=criteria_kind)

@@ -403,6 +403,9 @@ def _inputs(values: dict) -> CalculatorInputs:
 @require_POST
 def calculator_propose(request: HttpRequest) -> HttpResponse:
     """"Propose as a new SLA version": the calculator's MQLs and pipeline go into the draft, in one click."""
+    # Who may, before what was sent: a role that may not propose gets a 403, not a form error.
+    if not _can_change(request.user):
+        raise PermissionDenied("Only the managers propose SLA versions.")
     form = CalculatorForm(request.POST)
     if not form.is_valid():
         messages.error(request, "The calculator's figures are incomplete; check them and try again.")

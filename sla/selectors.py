@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from leads.identity import ERASED_EMAIL_DOMAIN
 from leads.models import Activity, ActivityType, Lead, Stage
 from scoring.compiler import COMPANY, LEAD, SCORE, criteria_sql
 from scoring.models import Criteria, DefinitionVersion, Grade, LeadScore, VersionStatus
@@ -216,6 +217,7 @@ def leads_awaiting_routing(*, limit: int) -> list[Lead]:
     """MQLs without an open handoff, oldest MQL first: what auto-routing picks up."""
     return list(
         Lead.objects.filter(stage=Stage.MQL).exclude(handoffs__status__in=OPEN)
+        .exclude(email__endswith=f"@{ERASED_EMAIL_DOMAIN}")  # an erased lead is no one to call
         .select_related("score").order_by("stage_entered_at", "id")[:limit]
     )
 

@@ -58,6 +58,11 @@ class HandoffConflict(ValidationError):
     """Someone else handed the lead off first: there is already an open handoff."""
 
 
+# The stage-change reasons handoffs write (sla.services_privacy keeps them when a lead is erased).
+ACCEPTED_REASON = "Accepted the handoff"
+REJECTED_REASON_PREFIX = "Rejected: "
+
+
 def _lead_url(lead_id: int) -> str:
     return reverse("leads:lead_detail", args=[lead_id])
 
@@ -141,6 +146,9 @@ def handoff_create(
     _ensure_assignable(rep)
     # The lead's row lock serialises handoffs of one lead: the second waits, then sees the first.
     lead = Lead.objects.select_for_update(of=("self",)).select_related("company").get(pk=lead.pk)
+    if lead.is_erased:
+        raise ValidationError("This person's data was erased on request: there is no one to hand off.",
+                              code="erased")
     handoffs_close_finished(lead_ids=[lead.pk])
     existing = Handoff.objects.filter(lead=lead, status__in=OPEN).select_related("rep", "handed_off_by").first()
     if existing is not None:
@@ -168,7 +176,7 @@ def handoff_accept(*, handoff: Handoff, actor: User) -> Handoff:
     _ensure_can_work(actor, handoff)
     if handoff.status != Handoff.Status.PENDING:
         raise ValidationError(f"This handoff is already {handoff.get_status_display().lower()}.", code="not_pending")
-    lead_change_stage(lead=handoff.lead, to=Stage.SAL, actor=actor, reason="Accepted the handoff")
+    lead_change_stage(lead=handoff.lead, to=Stage.SAL, actor=actor, reason=ACCEPTED_REASON)
     handoff.status = Handoff.Status.ACCEPTED
     handoff.accepted_at = timezone.now()
     handoff.save(update_fields=["status", "accepted_at"])
@@ -229,7 +237,7 @@ def handoff_reject(
                           reason=reason_from_list(to=Stage.DISQUALIFIED, reason=disqualification_reason),
                           note=f"Rejected: {reason.label}. {verdict.text.strip()}", at=now)
     else:
-        lead_change_stage(lead=lead, to=Stage.RECYCLED, actor=actor, reason=f"Rejected: {reason.label}",
+        lead_change_stage(lead=lead, to=Stage.RECYCLED, actor=actor, reason=f"{REJECTED_REASON_PREFIX}{reason.label}",
                           note=verdict.text.strip(), at=now)
     handoff.status = Handoff.Status.REJECTED
     handoff.rejected_at = handoff.closed_at = now

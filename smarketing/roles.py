@@ -41,7 +41,8 @@ class Action(models.TextChoices):
     LEAD_EDIT_OWN = "lead.edit_own", "Edit leads they own"
     LEAD_ASSIGN_OWNER = "lead.assign_owner", "Set a lead's owner"
     LEAD_IMPORT = "lead.import", "Import and export leads"
-    QUALIFICATION_EDIT = "qualification.edit", "Edit personas, scoring rules and definitions"
+    QUALIFICATION_EDIT = "qualification.edit", "Edit scoring rules and definitions"
+    PERSONA_EDIT = "persona.edit", "Keep the personas both teams agreed on"
     AGREEMENT_SIGN = "agreement.sign", "Sign definitions and SLA versions for their team"
     ROUTING_CONFIGURE = "routing.configure", "Configure routing and reassign leads"
     QUEUE_WORK = "queue.work", "Work a queue of handed-off leads"
@@ -49,8 +50,10 @@ class Action(models.TextChoices):
     HANDOFF_WORK = "handoff.work", "Accept, reject and work handed-off leads, log attempts, give feedback"
     QUEUE_VIEW_TEAM = "queue.view_team", "See every rep's queue"
     FEEDBACK_INBOX = "feedback.inbox", "Read sales feedback on leads"
+    DASHBOARD_SHARE = "dashboard.share", "Share a read-only dashboard link outside the app"
     CONTENT_EDIT = "content.edit", "Keep the objections list and the content that answers them"
     USERS_MANAGE = "users.manage", "Manage users, tokens and integrations"
+    LEAD_PERSONAL_DATA = "lead.personal_data", "Export a lead's personal data and erase it on request"
 
 
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -61,6 +64,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Action.LEAD_ASSIGN_OWNER: frozenset({Role.MARKETER, *MANAGERS, Role.ADMIN}),
     Action.LEAD_IMPORT: frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.ADMIN}),
     Action.QUALIFICATION_EDIT: frozenset({Role.MARKETER, *MANAGERS, Role.ADMIN}),
+    Action.PERSONA_EDIT: frozenset({*MANAGERS, Role.ADMIN}),
     Action.AGREEMENT_SIGN: MANAGERS,
     Action.ROUTING_CONFIGURE: frozenset({*MANAGERS, Role.ADMIN}),
     Action.QUEUE_WORK: frozenset({Role.SALES_REP, Role.SALES_MANAGER}),
@@ -69,8 +73,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Action.HANDOFF_WORK: frozenset({Role.SALES_REP, Role.SALES_MANAGER}),
     Action.QUEUE_VIEW_TEAM: frozenset({Role.SALES_MANAGER, Role.ADMIN}),
     Action.FEEDBACK_INBOX: frozenset({Role.MARKETER, *MANAGERS, Role.ADMIN}),
+    Action.DASHBOARD_SHARE: frozenset({*MANAGERS, Role.ADMIN}),
     Action.CONTENT_EDIT: frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.ADMIN}),
     Action.USERS_MANAGE: frozenset({Role.ADMIN}),
+    # A data subject's request (GDPR access or erasure) is answered by someone accountable for both teams'
+    # data: a manager or an admin, never a marketer or a rep on their own.
+    Action.LEAD_PERSONAL_DATA: frozenset({*MANAGERS, Role.ADMIN}),
 }
 
 
