@@ -237,9 +237,11 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
+# Every password a person sets (their own change, the admin's forms, createsuperuser) passes these.
+# At least 12 characters, as OWASP ASVS V2.1.1 asks; common and all-digit passwords are refused.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

@@ -148,6 +148,23 @@ def test_a_wrong_old_password_is_an_error_on_its_field(client_for, marketer):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("password", "message"), [
+    ("Tr0ub4dor&3", "This password is too short. It must contain at least 12 characters."),  # 11 characters
+    ("123456789012345", "This password is entirely numeric."),
+    ("marketer-smarketing", "The password is too similar to the e-mail address."),
+])
+def test_django_s_password_validators_guard_a_new_password(password, message, client_for, marketer):
+    response = client_for(marketer).post(reverse("password_change"), {
+        "old_password": PASSWORD, "new_password1": password, "new_password2": password,
+    })
+
+    assert response.status_code == 200
+    assert message in response.context["form"].errors["new_password2"]
+    marketer.refresh_from_db()
+    assert marketer.check_password(PASSWORD)
+
+
+@pytest.mark.django_db
 def test_a_weak_new_password_is_refused(client_for, marketer):
     response = client_for(marketer).post(reverse("password_change"), {
         "old_password": PASSWORD, "new_password1": "password", "new_password2": "password",
