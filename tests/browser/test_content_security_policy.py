@@ -5,6 +5,7 @@ Headless Chromium (Debian's `chromium`) through Playwright, against Django's liv
 """
 
 import pytest
+from django.core.cache import cache
 
 from leads.models import Stage
 from smarketing.models import ApiToken
@@ -19,6 +20,15 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`);
 });
 """
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_pages_left_behind():
+    # The pages visited here cache what they computed (dashboard filter menus, for a minute); a later
+    # test in this process must not read this test's organisation from the cache.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
