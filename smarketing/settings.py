@@ -265,11 +265,6 @@ if not 0 < LOGIN_FAILURES_PER_ACCOUNT <= 100:
                                "(OWASP ASVS V2.2.1).")
 if LOGIN_FAILURES_PER_ADDRESS <= 0:
     raise ImproperlyConfigured(f"LOGIN_FAILURES_PER_ADDRESS={LOGIN_FAILURES_PER_ADDRESS} must be a positive number.")
-# Proxies in front of the app that append the client's address to X-Forwarded-For (0: clients connect
-# directly, and REMOTE_ADDR is the client). Behind one proxy REMOTE_ADDR is the proxy, shared by everyone.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-if TRUSTED_PROXY_COUNT < 0:
-    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} cannot be negative.")
 AXES_HANDLER = "smarketing.login_throttle.LoginThrottleHandler"
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # LoginThrottleHandler reads the counts in this order
 AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
@@ -386,6 +381,13 @@ if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the container's own health check speaks plain HTTP
+# Proxies in front of the app that append the client's address to X-Forwarded-For; sign-in throttling
+# counts per client address (smarketing.login_throttle.client_address). Behind a proxy REMOTE_ADDR is the
+# proxy, shared by everyone, so with HTTPS (served behind the proxy that sets X-Forwarded-Proto) the
+# default is 1; 0 means clients connect directly and REMOTE_ADDR is theirs.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if HTTPS else 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} cannot be negative.")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -141,6 +141,19 @@ def test_sign_in_throttle_limits_out_of_range_are_refused_by_name(name, raw, run
     assert message.startswith(f"{name}=")
 
 
+@pytest.mark.parametrize(("env", "proxies"), [
+    ({}, "0"),                                   # embedded: clients connect directly
+    (PRODUCTION, "1"),                           # production: behind the HTTPS proxy
+    ({**PRODUCTION, "DJANGO_HTTPS": "0"}, "0"),  # trying the stack on plain http, no proxy
+    ({**PRODUCTION, "TRUSTED_PROXY_COUNT": "2"}, "2"),
+])
+def test_sign_in_throttling_counts_the_address_behind_the_proxies_in_front(env, proxies, run):
+    result = run(["-c", "from django.conf import settings; print(settings.TRUSTED_PROXY_COUNT)"], **env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == proxies
+
+
 def test_production_sends_a_content_security_policy_without_inline_script(run):
     # The health check: a page that needs neither a user nor collected static files.
     show_policy = ("import django; django.setup(); from django.test import Client; "
