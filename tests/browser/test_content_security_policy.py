@@ -61,7 +61,8 @@ def test_the_main_pages_run_without_a_policy_violation(admin_page):
     nav_paths = page.eval_on_selector_all("nav.mainnav a", "links => links.map(a => a.getAttribute('href'))")
     assert len(nav_paths) >= 10
 
-    for path in [*nav_paths, f"/leads/{lead.pk}/", "/api/v1/docs/", "/admin/"]:
+    admin_pages = ["/admin/", f"/admin/smarketing/user/{lead.owner_id}/change/", "/admin/smarketing/auditentry/"]
+    for path in [*nav_paths, f"/leads/{lead.pk}/", "/api/v1/docs/", *admin_pages]:
         page.goto(f"{base}{path}")
         page.wait_for_load_state("networkidle")
         assert page.evaluate("window.cspViolations") == [], path
