@@ -251,6 +251,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 # --- Sign-in throttling (django-axes) -------------------------------------------------------------
 # Password guessing is throttled on two counts at once (smarketing.login_throttle): failed sign-ins per
@@ -277,8 +279,6 @@ AXES_CLIENT_IP_CALLABLE = "smarketing.login_throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "smarketing.login_throttle.lockout_response"
 # Never store what people typed as a password, even a wrong one, in the attempt log.
 AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_password2"]
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
 
 # --- I18N ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
