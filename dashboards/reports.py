@@ -4,6 +4,8 @@ Every part is computed from the data when asked; only what people write (notes, 
 Parts that read the SLA contract (compliance, breaches, goals) appear once the sla app provides them.
 """
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +26,7 @@ from dashboards.selectors import (
     funnel_report,
     objections_heard,
 )
+from leads.csv_files import csv_safe
 
 
 def week_period(monday: date) -> Period:
@@ -207,6 +210,13 @@ def monthly_report_rows(report: MonthlyReport) -> list[list[str]]:
     for goal in contract.goals:
         rows.append(["goal", goal.goal.title, _fmt(goal.actual), f"target {goal.goal.target}, {goal.status}"])
     return rows
+
+
+def monthly_report_csv_text(report: MonthlyReport) -> str:
+    """The monthly report as a CSV file; a cell a spreadsheet would run (a source named "=HYPERLINK(…)") is not."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([csv_safe(cell) for cell in row] for row in monthly_report_rows(report))
+    return buffer.getvalue()
 
 
 def _fmt(value) -> str:

@@ -340,13 +340,10 @@ MANAGER_ROLES = ("marketing_manager", "sales_manager")
 def monthly_report_send(*, first: date) -> int:
     """The monthly report of the month starting `first`, with its CSV, to every active manager who has not
     opted out and has not had it yet. Returns how many were sent."""
-    import csv
-    import io
-
     from django.template.loader import render_to_string
     from django.urls import reverse
 
-    from dashboards.reports import monthly_report, monthly_report_rows
+    from dashboards.reports import monthly_report, monthly_report_csv_text
 
     users = list(User.objects.filter(is_active=True, role__in=MANAGER_ROLES).exclude(email="")
                  .exclude(digest_preference__monthly_report=False)
@@ -355,8 +352,7 @@ def monthly_report_send(*, first: date) -> int:
     if not users:
         return 0
     report = monthly_report(first=first)
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(monthly_report_rows(report))
+    report_csv = monthly_report_csv_text(report)
     site = _site_url()
     context = {"report": report, "site": site,
                "report_url": site + reverse("meetings:monthly_report", args=[first]),
@@ -369,7 +365,7 @@ def monthly_report_send(*, first: date) -> int:
         sent += _send_once(kind=DigestDelivery.Kind.MONTHLY, period_start=first, user=user, subject=subject,
                            text=render_to_string("dashboards/email/monthly_report.txt", personal),
                            html=render_to_string("dashboards/email/monthly_report.html", personal),
-                           attachments=[(f"smarketing-report-{first:%Y-%m}.csv", buffer.getvalue(), "text/csv")])
+                           attachments=[(f"smarketing-report-{first:%Y-%m}.csv", report_csv, "text/csv")])
     return sent
 
 

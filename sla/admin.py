@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from sla.models import Handoff, RoutingRule, RoutingSettings, RoutingTurn
+from smarketing.audit import AuditedModelAdmin
 
 
 @admin.register(Handoff)
@@ -26,12 +27,12 @@ class RoutingTurnInline(admin.TabularInline):
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(AuditedModelAdmin):
     list_display = ["name", "position", "team", "persona", "countries", "by_territory", "is_active"]
     list_filter = ["is_active", "team"]
     inlines = [RoutingTurnInline]
 
 
 @admin.register(RoutingSettings)
-class RoutingSettingsAdmin(admin.ModelAdmin):
+class RoutingSettingsAdmin(AuditedModelAdmin):
     list_display = ["__str__", "auto_route_new_mqls", "updated_by", "updated_at"]

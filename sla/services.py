@@ -35,7 +35,7 @@ from sla.selectors import (
     rule_candidates,
     rule_matches,
 )
-from smarketing.audit import audit_record
+from smarketing.audit import audit_record, audit_text
 from smarketing.models import Notification, User, WebhookEvent
 from smarketing.notifications import notification_send
 from smarketing.roles import Action, Role
@@ -562,13 +562,17 @@ def routing_rule_save(*, actor: User, rule: RoutingRule | None = None, **fields)
     rule = rule or RoutingRule()
     if "countries" in fields:
         fields["countries"] = sorted({c.strip().upper() for c in fields["countries"] if c.strip()})
+    created = rule.pk is None
+    # What the audit log says changed: each field whose value differs, with the new value.
+    changed = {name: value for name, value in fields.items() if created or getattr(rule, name) != value}
     for name, value in fields.items():
         setattr(rule, name, value)
     rule.updated_at = timezone.now()
-    created = rule.pk is None
     rule.save()
+    details = "; ".join(f"{name.replace('_', ' ')}: {audit_text(value)}" for name, value in changed.items())
     audit_record(actor=actor, action="routing.rule_create" if created else "routing.rule_update", target=rule,
-                 summary=f"{'Added' if created else 'Changed'} routing rule “{rule.name}”")
+                 summary=f"{'Added' if created else 'Changed'} routing rule “{rule.name}”"
+                         + (f": {details}" if details else ""))
     return rule
 
 

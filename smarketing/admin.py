@@ -1,16 +1,20 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 
-from smarketing.models import Notification, Team, User
+from smarketing.audit import AuditedModelAdmin, audit_record
+from smarketing.models import AuditEntry, Notification, Team, User
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedModelAdmin):
     list_display = ["name", "function"]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "role", "team", "manager", "is_active"]
     list_filter = ["role", "team", "is_active", "is_away"]
@@ -23,6 +27,40 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "role", "password1", "password2"]})]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        # Django's own view saves the new password; a success is its redirect to the user's change page
+        # (a conflicting form redirects back to this page instead).
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            saved = response.status_code == 302 and response["Location"] != request.get_full_path()
+            if request.method == "POST" and saved:
+                user = self.get_object(request, unquote(id))
+                summary = (f"Set a new password for “{user}” in the admin" if user.has_usable_password()
+                           else f"Turned off password sign-in for “{user}” in the admin")
+                audit_record(actor=request.user, action="admin.user.password", target=user, summary=summary)
+        return response
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, to read: who changed which agreement, rule, routing or user, and when. Nobody edits it."""
+
+    list_display = ["at", "actor", "action", "target_type", "target_id", "summary"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["summary", "actor__email", "target_id"]
+    list_select_related = ["actor"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
 
 
 @admin.register(Notification)

@@ -8,10 +8,12 @@ the variable, it is never silently taken as false.
 
 import os
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -86,6 +88,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "smarketing",
     "leads",
     "scoring",
@@ -95,6 +99,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,6 +109,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a sign-in that the throttle refused into the lock page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "smarketing.urls"
@@ -230,15 +237,48 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- Auth ---------------------------------------------------------------------------------------
+# Every password a person sets (their own change, the admin's forms, createsuperuser) passes these.
+# At least 12 characters, as OWASP ASVS V2.1.1 asks; common and all-digit passwords are refused.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes refuses a sign-in before the password is even checked when its account or address is locked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in throttling (django-axes) -------------------------------------------------------------
+# Password guessing is throttled on two counts at once (smarketing.login_throttle): failed sign-ins per
+# account, from any address, and per client address, on any account. OWASP ASVS V2.2.1 allows at most
+# 100 failures an hour per account; an address gets fewer, since one client guessing across many accounts
+# is the usual attack. A lock lifts an hour after it began: attempts while locked are refused and not
+# counted, so nobody can keep a colleague's account locked for ever by trying on.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 100)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+if not 0 < LOGIN_FAILURES_PER_ACCOUNT <= 100:
+    raise ImproperlyConfigured(f"LOGIN_FAILURES_PER_ACCOUNT={LOGIN_FAILURES_PER_ACCOUNT} must be between 1 and 100 "
+                               "(OWASP ASVS V2.2.1).")
+if LOGIN_FAILURES_PER_ADDRESS <= 0:
+    raise ImproperlyConfigured(f"LOGIN_FAILURES_PER_ADDRESS={LOGIN_FAILURES_PER_ADDRESS} must be a positive number.")
+AXES_HANDLER = "smarketing.login_throttle.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # LoginThrottleHandler reads the counts in this order
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = timedelta(hours=1)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The sign-in form's field is "username" (it holds the e-mail); counted lower-case, as the e-mail is stored.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "smarketing.login_throttle.login_username"
+AXES_CLIENT_IP_CALLABLE = "smarketing.login_throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "smarketing.login_throttle.lockout_response"
+# Never store what people typed as a password, even a wrong one, in the attempt log.
+AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_password2"]
 
 # --- I18N ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -341,12 +381,39 @@ if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the container's own health check speaks plain HTTP
+# Proxies in front of the app that append the client's address to X-Forwarded-For; sign-in throttling
+# counts per client address (smarketing.login_throttle.client_address). Behind a proxy REMOTE_ADDR is the
+# proxy, shared by everyone, so with HTTPS (served behind the proxy that sets X-Forwarded-Proto) the
+# default is 1; 0 means clients connect directly and REMOTE_ADDR is theirs.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if HTTPS else 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} cannot be negative.")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp), in every mode so development meets the same rules as production.
+# Scripts come only from our own static files: no inline <script>, no on*= attributes, no eval (htmx runs
+# with allowEval off; its indicator CSS is in app.css rather than injected, see base.html). Style sheets
+# too come only from our own files; style="" attributes stay allowed (style-src-attr), because templates
+# set computed widths and colours with them (progress and funnel bars) and an attribute cannot run code.
+# Framing is refused by X-Frame-Options, which the shared dashboard view lifts on purpose to be embedded;
+# a frame-ancestors directive here would overrule that.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    },
+}
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -1,13 +1,15 @@
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from smarketing.audit import audit_record
 from smarketing.forms import ApiTokenForm, WebhookEndpointForm, add_service_errors
 from smarketing.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from smarketing.roles import Action
@@ -32,6 +34,17 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's own password change (its validators, the session kept), recorded in the audit log."""
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            audit_record(actor=self.request.user, action="user.password", target=form.user,
+                         summary=f"“{form.user}” changed their own password")
+        return response
 
 
 # --- Integrations: API tokens and webhooks (admins) -------------------------------------------------------

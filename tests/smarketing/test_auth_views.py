@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.http import HttpRequest
 from django.urls import reverse
 
 from tests.factories import PASSWORD
@@ -119,7 +120,8 @@ def test_the_password_pages_need_a_signed_in_user(client):
 
 @pytest.mark.django_db
 def test_a_user_changes_their_password(client, marketer):
-    client.login(username="marketer@smarketing.test", password=PASSWORD)
+    # django-axes throttles every sign-in by its request, so the test client's login passes one.
+    client.login(request=HttpRequest(), username="marketer@smarketing.test", password=PASSWORD)
     assert client.get(reverse("password_change")).status_code == 200
 
     response = client.post(reverse("password_change"), {
@@ -141,6 +143,23 @@ def test_a_wrong_old_password_is_an_error_on_its_field(client_for, marketer):
 
     assert response.status_code == 200
     assert list(response.context["form"].errors) == ["old_password"]
+    marketer.refresh_from_db()
+    assert marketer.check_password(PASSWORD)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("password", "message"), [
+    ("Tr0ub4dor&3", "This password is too short. It must contain at least 12 characters."),  # 11 characters
+    ("123456789012345", "This password is entirely numeric."),
+    ("marketer-smarketing", "The password is too similar to the e-mail address."),
+])
+def test_django_s_password_validators_guard_a_new_password(password, message, client_for, marketer):
+    response = client_for(marketer).post(reverse("password_change"), {
+        "old_password": PASSWORD, "new_password1": password, "new_password2": password,
+    })
+
+    assert response.status_code == 200
+    assert message in response.context["form"].errors["new_password2"]
     marketer.refresh_from_db()
     assert marketer.check_password(PASSWORD)
 

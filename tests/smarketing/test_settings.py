@@ -18,6 +18,7 @@ IMPROPERLY_CONFIGURED = "django.core.exceptions.ImproperlyConfigured: "
 SETTINGS_VARIABLES = (
     "DJANGO_DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL",
     "DJANGO_HTTPS", "SECURE_HSTS_SECONDS", "CELERY_TASK_ALWAYS_EAGER", "TIME_ZONE", "LOG_LEVEL", "EMAIL_BACKEND",
+    "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS", "TRUSTED_PROXY_COUNT",
 )
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
@@ -125,6 +126,45 @@ def test_other_unreadable_variables_are_refused_by_name(name, raw, run):
     message = configuration_error(run(["-c", PRINT_SETTINGS], **{**PRODUCTION, name: raw}))
 
     assert message.startswith(f"{name}={raw!r}")
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("LOGIN_FAILURES_PER_ACCOUNT", "101"),  # OWASP ASVS V2.2.1: at most 100 an hour
+    ("LOGIN_FAILURES_PER_ACCOUNT", "0"),
+    ("LOGIN_FAILURES_PER_ADDRESS", "0"),
+    ("LOGIN_FAILURES_PER_ADDRESS", "many"),
+    ("TRUSTED_PROXY_COUNT", "-1"),
+])
+def test_sign_in_throttle_limits_out_of_range_are_refused_by_name(name, raw, run):
+    message = configuration_error(run(["-c", PRINT_SETTINGS], **{name: raw}))
+
+    assert message.startswith(f"{name}=")
+
+
+@pytest.mark.parametrize(("env", "proxies"), [
+    ({}, "0"),                                   # embedded: clients connect directly
+    (PRODUCTION, "1"),                           # production: behind the HTTPS proxy
+    ({**PRODUCTION, "DJANGO_HTTPS": "0"}, "0"),  # trying the stack on plain http, no proxy
+    ({**PRODUCTION, "TRUSTED_PROXY_COUNT": "2"}, "2"),
+])
+def test_sign_in_throttling_counts_the_address_behind_the_proxies_in_front(env, proxies, run):
+    result = run(["-c", "from django.conf import settings; print(settings.TRUSTED_PROXY_COUNT)"], **env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == proxies
+
+
+def test_production_sends_a_content_security_policy_without_inline_script(run):
+    # The health check: a page that needs neither a user nor collected static files.
+    show_policy = ("import django; django.setup(); from django.test import Client; "
+                   "print(Client().get('/health/', secure=True)['Content-Security-Policy'])")
+    result = run(["-c", show_policy], **{**PRODUCTION, "ALLOWED_HOSTS": "testserver"})
+
+    assert result.returncode == 0, result.stderr
+    directives = dict(part.strip().split(" ", 1) for part in result.stdout.strip().split(";"))
+    assert directives["script-src"] == "'self'"
+    assert directives["default-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
 
 
 @pytest.mark.parametrize(("name", "raw"), [("TIME_ZONE", "Mars/Olympus_Mons"), ("LOG_LEVEL", "LOUD")])
