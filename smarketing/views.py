@@ -1,10 +1,13 @@
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -32,6 +35,32 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+# Seconds a client should wait before retrying while the database is unreachable (a restart takes a few).
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. A database that cannot be reached (restarting, failing over, refusing connections) is
+    a 503 that says to try again, not a 500; pages get an HTML page and the API its error shape.
+
+    Renders without the database and without context processors: the database may be what failed.
+    The next request reconnects by itself (CONN_HEALTH_CHECKS), so the app needs no restart.
+    """
+    unavailable = isinstance(sys.exc_info()[1], (OperationalError, InterfaceError))
+    status = 503 if unavailable else 500
+    if request.path.startswith("/api/"):
+        message = ("The database is unavailable; try again in a few seconds." if unavailable
+                   else "The server failed to handle this request; the error has been logged.")
+        code = "service_unavailable" if unavailable else "server_error"
+        response: HttpResponse = JsonResponse(
+            {"error": {"status": status, "code": code, "message": message, "fields": {}}}, status=status)
+    else:
+        response = HttpResponse(render_to_string("503.html" if unavailable else "500.html"), status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 # --- Integrations: API tokens and webhooks (admins) -------------------------------------------------------

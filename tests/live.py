@@ -4,6 +4,7 @@ Such tests need PostgreSQL (gunicorn is another process: it must see what the te
 tests are transactional) and are skipped on SQLite, whose test database lives in the test's memory.
 """
 
+import contextlib
 import socket
 import threading
 from urllib.parse import quote
@@ -80,6 +81,75 @@ class SilentListener:
             self.accepted.append(conn)
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # close() alone leaves a blocked accept() listening
         self._server.close()
         for conn in self.accepted:
             conn.close()
+
+
+class TcpProxy:
+    """A loopback TCP proxy to a server (PostgreSQL), which a test can take down and bring back.
+
+    down() closes every proxied connection and stops listening, as a database restart does to the
+    app: open connections break and new ones are refused. up() listens on the same port again. Only
+    the connections of the process pointed at the proxy are affected; the real server is not touched.
+    """
+
+    def __init__(self, host: str, port: int):
+        self._target = (host, port)
+        self.port = ClosedPort().port
+        self._server: socket.socket | None = None
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def up(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(128)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            # shutdown() first: close() alone leaves the socket listening while a thread blocks in accept().
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)
+            self._server.close()
+            self._server = None
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            self._connections.clear()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # down()
+            try:
+                upstream = socket.create_connection(self._target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._connections += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for conn in (source, sink):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
