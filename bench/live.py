@@ -4,7 +4,8 @@
         requests.get(server.url + "/health/")
 
 Production settings (DEBUG off, bench.live_settings), the given DATABASE_URL and REDIS_URL (none: the
-file-system broker under ./var/), gthread workers as in production. Stopped with SIGTERM on exit.
+file-system broker under ./var/), and by default the workers production runs (Dockerfile: 3 sync
+workers; threads > 1 makes them gthread workers). Stopped with SIGTERM on exit.
 """
 
 import os
@@ -27,7 +28,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, *, database_url: str, redis_url: str = "", workers: int = 2, threads: int = 4,
+    def __init__(self, *, database_url: str, redis_url: str = "", workers: int = 3, threads: int = 1,
                  timeout: int = 30, env: dict[str, str] | None = None, log_path: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -46,8 +47,7 @@ class LiveServer:
         }
         self._command = [
             sys.executable, "-m", "gunicorn", "smarketing.wsgi", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-            "--timeout", str(timeout), "--graceful-timeout", "5",
+            "--workers", str(workers), "--threads", str(threads), "--timeout", str(timeout), "--graceful-timeout", "5",
         ]
         self._process: subprocess.Popen | None = None
         self._log = None

@@ -100,7 +100,7 @@ def test_a_restart_is_a_503_while_it_lasts_and_the_app_recovers_by_itself(client
     proxy.up()
     database_url = test_database_url().replace(f":{db['PORT'] or 5432}/", f":{proxy.port}/")
     try:
-        with LiveServer(database_url=database_url, env=live_server_env(), workers=1, threads=2,
+        with LiveServer(database_url=database_url, env=live_server_env(), workers=1,
                         log_path=tmp_path / "gunicorn.log") as server:
             _all_answer(server.url, browser, api)  # connections open, kept (CONN_MAX_AGE)
 
@@ -128,7 +128,7 @@ def test_backends_terminated_under_the_app_are_replaced_on_the_next_request(clie
     browser, api = clients
     name = f"smk-faults-{uuid.uuid4().hex[:12]}"
     with LiveServer(database_url=f"{test_database_url()}?application_name={name}", env=live_server_env(),
-                    workers=1, threads=2, log_path=tmp_path / "gunicorn.log") as server:
+                    workers=1, log_path=tmp_path / "gunicorn.log") as server:
         _all_answer(server.url, browser, api)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
