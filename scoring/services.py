@@ -31,6 +31,7 @@ from scoring.models import (
     Operator,
     Persona,
     RescoreRun,
+    RescoreRunChunk,
     ScoringVersion,
     VersionComment,
     VersionStatus,
@@ -373,13 +374,18 @@ def rescore_run_chunk(*, run_id: int, id_from: int, id_to: int) -> int:
     scope = LeadScope(id_from=id_from, id_to=id_to)
     scored = leads_rescore(compiled=compiled, scope=scope, now=now)
     qualified = leads_qualify(scope=scope, now=timezone.now())
-    RescoreRun.objects.filter(pk=run_id).update(
-        chunks_done=F("chunks_done") + 1, leads_scored=F("leads_scored") + scored,
-        leads_qualified=F("leads_qualified") + qualified,
-    )
-    RescoreRun.objects.filter(pk=run_id, chunks_done__gte=F("chunks_total"), finished_at=None).update(
-        finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        # Counted once per chunk: a second delivery of the same chunk redoes the (idempotent) work but must
+        # not count it again, or the run would read finished while a chunk is still to come.
+        _, first_time = RescoreRunChunk.objects.get_or_create(run_id=run_id, id_from=id_from)
+        if first_time:
+            RescoreRun.objects.filter(pk=run_id).update(
+                chunks_done=F("chunks_done") + 1, leads_scored=F("leads_scored") + scored,
+                leads_qualified=F("leads_qualified") + qualified,
+            )
+            RescoreRun.objects.filter(pk=run_id, chunks_done__gte=F("chunks_total"), finished_at=None).update(
+                finished_at=timezone.now()
+            )
     return scored
 
 
