@@ -277,6 +277,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Seconds before an SMTP connection gives up: shorter than the notification e-mail's claim (two minutes),
+# so a slow mail server never lets a second worker send the same e-mail.
+EMAIL_TIMEOUT = 30
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Smarketing <smarketing@localhost>")
 # Where people open the app: the links in notification e-mails start with it.
