@@ -6,10 +6,11 @@ Running the job again must give the same scores, stages and events as a run that
 on the same data (built once, run uninterrupted inside a savepoint that is then rolled back).
 """
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction
 from freezegun import freeze_time
 
 from leads.models import Lead, StageChange
@@ -142,3 +143,36 @@ def test_a_chunk_delivered_twice_counts_once_and_the_run_finishes_with_its_last_
     run.refresh_from_db()
     assert (run.chunks_done, run.leads_scored, run.finished_at) == (4, 7, NOW)
     assert StageChange.objects.filter(to_stage="mql").count() == 4  # the second delivery moved nobody again
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers (PostgreSQL)")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("job", ["rescore_all", "rescore_stale"])
+def test_two_schedulers_starting_the_same_rescore_at_once_move_each_lead_once(clock, leads, monkeypatch, job):
+    """Two beats by mistake: the nightly full rescore (or the minutely stale one, which starts with a full run
+    here) twice at the same moment. Each lead is scored once per run, becomes MQL once, one webhook each."""
+    monkeypatch.setattr(services, "RESCORE_CHUNK_LEADS", 2)
+    work = (lambda: rescore_all(reason="beat")) if job == "rescore_all" else rescore_stale
+    start = threading.Barrier(2)
+    errors = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            work()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    result = outcome()
+    assert [stage for _, stage in result["stages"]].count("mql") == 4
+    assert len(result["moves"]) == 4 and len(result["webhooks"]) == 4
+    assert [engagement for _, _, _, engagement, *_ in result["scores"]] == [0, 5, 10, 15, 20, 25, 30]
