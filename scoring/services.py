@@ -47,6 +47,8 @@ from smarketing.tasks import enqueue
 RESCORE_CHUNK_LEADS = 50_000
 # A full run not finished after this long is taken for crashed, and the periodic job starts another.
 FULL_RUN_GIVEN_UP_AFTER = timedelta(hours=1)
+# A full rescore asked for (a persona changed) but not started after this long: its message was lost.
+LOST_MESSAGE_GRACE = timedelta(minutes=3)
 # Incremental rescoring and qualification take ids in batches below SQLite's 32,766-variable limit.
 ID_BATCH = 5_000
 
@@ -428,6 +430,11 @@ def rescore_stale(*, limit: int = 50_000) -> int:
         return Lead.objects.count()
     if full.finished_at is None:
         return 0  # a full run is under way; it covers every lead
+    if Persona.objects.filter(updated_at__gt=full.started_at, updated_at__lt=started - LOST_MESSAGE_GRACE).exists():
+        # A persona changed after the last full run started, and no full run followed: its message was lost
+        # (broker down). Apply it now, not at the nightly run.
+        rescore_all(reason="a persona changed and its rescore message was lost")
+        return Lead.objects.count()
     since_candidates = [run.started_at for run in (last, full) if run is not None]
     since = max(since_candidates) if since_candidates else None
     ids = stale_lead_ids(since=since, version=version, limit=limit)

@@ -18,6 +18,7 @@ from leads.services import activity_record
 from scoring import services
 from scoring.models import LeadScore, RescoreRun
 from scoring.services import rescore_all, rescore_run_chunk, rescore_run_start, rescore_stale
+from smarketing.celery import app
 from smarketing.models import WebhookDelivery
 from tests.factories import (
     CriteriaFactory,
@@ -176,3 +177,36 @@ def test_two_schedulers_starting_the_same_rescore_at_once_move_each_lead_once(cl
     assert [stage for _, stage in result["stages"]].count("mql") == 4
     assert len(result["moves"]) == 4 and len(result["webhooks"]) == 4
     assert [engagement for _, _, _, engagement, *_ in result["scores"]] == [0, 5, 10, 15, 20, 25, 30]
+
+
+# --- A full rescore whose message was lost (broker down) -----------------------------------------------------
+
+def broker_down(*args, **kwargs):
+    raise ConnectionRefusedError("broker down")
+
+
+def test_a_persona_changed_while_the_broker_was_down_is_applied_by_the_stale_job(
+        clock, leads, marketing_manager, monkeypatch, django_capture_on_commit_callbacks):
+    from scoring.services import persona_save
+    from tests.factories import PersonaFactory
+
+    rescore_all(reason="nightly")
+    Lead.objects.filter(pk=leads[0].pk).update(job_title="Platform Engineer")
+    monkeypatch.setattr(app, "send_task", broker_down)
+    persona = PersonaFactory.build(name="Engineers", title_keywords=["engineer"])
+    clock.tick(timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        persona_save(persona=persona, actor=marketing_manager)  # its full rescore could not be queued
+
+    clock.tick(timedelta(minutes=1))
+    rescore_stale()
+    assert LeadScore.objects.get(lead=leads[0]).persona_id is None  # its message may still arrive
+
+    clock.tick(services.LOST_MESSAGE_GRACE)
+    rescore_stale()
+    assert LeadScore.objects.get(lead=leads[0]).persona_id == persona.pk
+    assert RescoreRun.objects.filter(kind="full", finished_at__isnull=False).count() == 2
+
+    clock.tick(timedelta(minutes=1))
+    rescore_stale()  # applied: no third full run
+    assert RescoreRun.objects.filter(kind="full").count() == 2
