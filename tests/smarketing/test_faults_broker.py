@@ -59,15 +59,19 @@ def test_a_refused_broker_is_not_tried_again_until_the_pause_is_over(monkeypatch
     assert len(calls) == 2
 
 
-def test_enqueue_against_a_silent_broker_gives_up_within_its_socket_timeout(settings):
+def _broker_at(url: str, options: dict) -> None:
+    """Points the Celery app at another broker: its connection and producer pools are built anew."""
+    app.conf.broker_url, app.conf.broker_transport_options = url, options
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def test_enqueue_against_a_silent_broker_gives_up_within_its_socket_timeout():
     """A real kombu connection to a listener that never answers: one bounded wait, then nothing."""
     listener = SilentListener()
     previous = (app.conf.broker_url, app.conf.broker_transport_options)
-    app.conf.broker_url = f"redis://127.0.0.1:{listener.port}/0"
-    app.conf.broker_transport_options = {"socket_connect_timeout": 2, "socket_timeout": 2, "max_retries": 1}
-    app.pool.force_close_all()
-    app._pool = None  # the producer pool was built for the old URL
-    app.amqp._producer_pool = None
+    _broker_at(f"redis://127.0.0.1:{listener.port}/0",
+               {"socket_connect_timeout": 2, "socket_timeout": 2, "max_retries": 1})
     try:
         started = time.monotonic()
         assert enqueue("smarketing.tasks.notification_email_task", notification_id=1) is False
@@ -76,10 +80,8 @@ def test_enqueue_against_a_silent_broker_gives_up_within_its_socket_timeout(sett
         assert enqueue("smarketing.tasks.notification_email_task", notification_id=2) is False
         second = time.monotonic() - started
     finally:
-        app.conf.broker_url, app.conf.broker_transport_options = previous
         app.pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
+        _broker_at(*previous)
         listener.close()
     assert listener.accepted, "the broker was never contacted"
     assert first < WRITE_DEADLINE_SECONDS
