@@ -4,6 +4,7 @@ test's (the full form, 50 users for 2 minutes, is `python -m bench.load`: README
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -16,12 +17,19 @@ from tests.live import needs_postgresql, test_database_url
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_the_short_load_test_runs_without_an_error():
-    result = subprocess.run(  # noqa: S603 - our own interpreter and module
+    # Its own process group: if it overruns, the gunicorn and locust it started are stopped with it.
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "bench.load", "--users", "8", "--seconds", "15", "--spawn-rate", "4", "--reps", "4",
          "--leads-per-rep", "10", "--ingest-leads", "100", "--ingest-activities", "500"],
         env={**os.environ, "DATABASE_URL": test_database_url(), "REDIS_URL": settings.REDIS_URL},
-        capture_output=True, text=True, timeout=300, check=False,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     assert result.returncode == 0, result.stderr[-5000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["bench"] == "load" and figures["errors"] == 0
