@@ -1,3 +1,4 @@
+import logging
 import sys
 
 from django.contrib import messages
@@ -24,6 +25,8 @@ from smarketing.services import (
     webhook_endpoint_update,
 )
 
+logger = logging.getLogger(__name__)
+
 
 @login_not_required
 @never_cache
@@ -32,8 +35,10 @@ def health(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any database failure means "not healthy"
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        # The reason goes to the log, not to this public page (it names the database's host and port).
+        logger.warning("Health check: the database is unreachable.", exc_info=True)
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
 
 
