@@ -2,7 +2,8 @@
 integration ingesting leads and activities through the API at the same time, against gunicorn and the
 configured database on this machine (loopback only).
 
-    # the full form: 50 users for 2 minutes, plus one API integration
+    # the full form: 50 users for 2 minutes, plus one API integration (on a migrated database:
+    # DATABASE_URL=... python manage.py migrate; seed_demo first makes the dashboard's figures realistic)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/smk_load REDIS_URL=redis://127.0.0.1:6379/0 python -m bench.load
     # the short form CI runs (tests/smarketing/test_load.py)
     DATABASE_URL=... python -m bench.load --users 8 --seconds 15 --reps 4 --leads-per-rep 10
@@ -37,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spawn-rate", type=float, default=10, help="users started per second")
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--leads-per-rep", type=int, default=40)
-    parser.add_argument("--ingest-leads", type=int, default=500, help="leads per bulk request")
-    parser.add_argument("--ingest-activities", type=int, default=2000, help="activities per bulk request")
+    parser.add_argument("--ingest-leads", type=int, default=200, help="leads per bulk request")
+    parser.add_argument("--ingest-activities", type=int, default=1000, help="activities per bulk request")
     # Production's gunicorn (Dockerfile): 3 sync workers.
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (>1: gthread workers)")
