@@ -340,3 +340,19 @@ class RescoreRun(models.Model):
         if self.finished_at:
             return 100
         return int(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0
+
+
+class RescoreRunChunk(models.Model):
+    """One chunk of a run, done. A chunk delivered twice (its worker killed after the work, before the
+    acknowledgement; Celery then delivers it again) counts once, so a run is finished only when every one
+    of its chunks is."""
+
+    run = models.ForeignKey(RescoreRun, on_delete=models.CASCADE, related_name="+")
+    id_from = models.BigIntegerField()
+    finished_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "id_from"], name="rescore_chunk_once_per_run")]
+
+    def __str__(self) -> str:
+        return f"Chunk from lead {self.id_from} of run {self.run_id}"

@@ -33,6 +33,7 @@ from scoring.models import (
     Operator,
     Persona,
     RescoreRun,
+    RescoreRunChunk,
     ScoringVersion,
     VersionComment,
     VersionStatus,
@@ -48,6 +49,8 @@ from smarketing.tasks import enqueue
 RESCORE_CHUNK_LEADS = 50_000
 # A full run not finished after this long is taken for crashed, and the periodic job starts another.
 FULL_RUN_GIVEN_UP_AFTER = timedelta(hours=1)
+# A full rescore asked for (a persona changed) but not started after this long: its message was lost.
+LOST_MESSAGE_GRACE = timedelta(minutes=3)
 # Incremental rescoring and qualification take ids in batches below SQLite's 32,766-variable limit.
 ID_BATCH = 5_000
 
@@ -393,13 +396,18 @@ def rescore_run_chunk(*, run_id: int, id_from: int, id_to: int) -> int:
     leads_rescore(compiled=compiled, scope=scope, now=now, only_changed=True)
     scored = Lead.objects.filter(pk__gte=id_from, pk__lt=id_to).count()
     qualified = leads_qualify(scope=scope, now=timezone.now())
-    RescoreRun.objects.filter(pk=run_id).update(
-        chunks_done=F("chunks_done") + 1, leads_scored=F("leads_scored") + scored,
-        leads_qualified=F("leads_qualified") + qualified,
-    )
-    RescoreRun.objects.filter(pk=run_id, chunks_done__gte=F("chunks_total"), finished_at=None).update(
-        finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        # Counted once per chunk: a second delivery of the same chunk redoes the (idempotent) work but must
+        # not count it again, or the run would read finished while a chunk is still to come.
+        _, first_time = RescoreRunChunk.objects.get_or_create(run_id=run_id, id_from=id_from)
+        if first_time:
+            RescoreRun.objects.filter(pk=run_id).update(
+                chunks_done=F("chunks_done") + 1, leads_scored=F("leads_scored") + scored,
+                leads_qualified=F("leads_qualified") + qualified,
+            )
+            RescoreRun.objects.filter(pk=run_id, chunks_done__gte=F("chunks_total"), finished_at=None).update(
+                finished_at=timezone.now()
+            )
     return scored
 
 
@@ -458,6 +466,11 @@ def rescore_stale(*, limit: int = 50_000) -> int:
         return Lead.objects.count()
     if full.finished_at is None:
         return 0  # a full run is under way; it covers every lead
+    if Persona.objects.filter(updated_at__gt=full.started_at, updated_at__lt=started - LOST_MESSAGE_GRACE).exists():
+        # A persona changed after the last full run started, and no full run followed: its message was lost
+        # (broker down). Apply it now, not at the nightly run.
+        rescore_all(reason="a persona changed and its rescore message was lost")
+        return Lead.objects.count()
     since_candidates = [run.started_at for run in (last, full) if run is not None]
     since = max(since_candidates) if since_candidates else None
     ids = stale_lead_ids(since=since, version=version, limit=limit)

@@ -222,6 +222,9 @@ class Notification(models.Model):
     email_sent_at = models.DateTimeField(null=True, blank=True)
     email_attempts = models.PositiveSmallIntegerField(default=0)
     email_error = models.CharField(max_length=300, blank=True)
+    # While one worker sends the e-mail, nobody else does (a message delivered twice, the sweep's copy):
+    # a claim that lapses, so a worker killed while sending leaves it to the next try.
+    email_claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,7 +12,7 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from smarketing.models import Notification, User
@@ -25,6 +25,9 @@ EMAIL_MAX_ATTEMPTS = 6
 SWEEP_GRACE = timedelta(minutes=2)
 SWEEP_HORIZON = timedelta(days=1)
 SWEEP_BATCH = 200
+# How long a worker holds a notification's e-mail while sending it: longer than the task's time limit
+# (60 s) and the SMTP timeout (EMAIL_TIMEOUT, 30 s), so a second holder of the message waits it out.
+EMAIL_CLAIM = timedelta(minutes=2)
 
 
 def notification_send(
@@ -41,23 +44,33 @@ def notification_send(
 
 
 def notification_email_send(*, notification_id: int) -> bool:
-    """Sends a notification's e-mail once; True when sent now. Raises when the mail server fails (retry)."""
-    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
-    if notification is None or not notification.email_wanted or notification.email_sent_at is not None:
+    """Sends a notification's e-mail once; True when sent now. Raises when the mail server fails (retry).
+
+    Claimed first: of two workers holding a message for it at once (a redelivery, the sweep's copy), one
+    sends and the other finds it taken.
+    """
+    now = timezone.now()
+    claimed = Notification.objects.filter(
+        Q(email_claimed_until=None) | Q(email_claimed_until__lt=now),
+        pk=notification_id, email_wanted=True, email_sent_at=None,
+    ).update(email_claimed_until=now + EMAIL_CLAIM)
+    if not claimed:
         return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
     link = f"{settings.SITE_URL.rstrip('/')}{notification.url}" if notification.url else settings.SITE_URL
     text = f"{notification.body}\n\n{link}\n" if notification.body else f"{link}\n"
     try:
         send_mail(subject=notification.title, message=text, from_email=None,
                   recipient_list=[notification.recipient.email], fail_silently=False)
     except Exception as exc:
+        # Released at once: the task's retry (or the sweep) may try again without waiting for the claim.
         Notification.objects.filter(pk=notification.pk).update(
             email_attempts=F("email_attempts") + 1, email_error=f"{type(exc).__name__}: {exc}"[:300],
+            email_claimed_until=None,
         )
         raise
-    # Conditional: of two deliveries of the same message, the row records the first send only.
-    Notification.objects.filter(pk=notification.pk, email_sent_at=None).update(
-        email_sent_at=timezone.now(), email_attempts=F("email_attempts") + 1, email_error="",
+    Notification.objects.filter(pk=notification.pk).update(
+        email_sent_at=timezone.now(), email_attempts=F("email_attempts") + 1, email_error="", email_claimed_until=None,
     )
     return True
 

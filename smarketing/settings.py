@@ -158,10 +158,14 @@ AUTH_USER_MODEL = "smarketing.User"
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis unreachable (refused, or stalled past the socket timeout): the cache answers from this process'
+    # memory for a while instead of failing the request (smarketing/cache.py).
+    CACHES = {"default": {"BACKEND": "smarketing.cache.RedisCacheWithFallback", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A stalled or refused broker must not hold a request: give up on a connection quickly.
+        # A stalled or refused broker must not hold a request: give up on a connection quickly (enqueue()
+        # then stops trying for a while: smarketing/tasks.py).
         "socket_connect_timeout": 2,
         "socket_timeout": 2,
         "max_retries": 1,
@@ -313,6 +317,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Seconds before an SMTP connection gives up: shorter than the notification e-mail's claim (two minutes),
+# so a slow mail server never lets a second worker send the same e-mail.
+EMAIL_TIMEOUT = 30
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Smarketing <smarketing@localhost>")
 # Where people open the app: the links in notification e-mails start with it.

@@ -1,6 +1,7 @@
 """Enqueueing work for Celery without letting the broker hold up, or break, a user's request."""
 
 import logging
+import time
 
 from celery import group, shared_task
 
@@ -8,20 +9,39 @@ from smarketing.celery import app
 
 logger = logging.getLogger(__name__)
 
+# After the broker failed once (refused, or stalled past its socket timeout), this process stops trying
+# for this long: a request never waits on a broker we already know is down. Every job we enqueue is also
+# found by a periodic, level-triggered scan, which catches up once the broker is back.
+BROKER_PAUSE_SECONDS = 30.0
+# time.monotonic() until which enqueue() does not try the broker (per process: each gunicorn worker pays
+# at most one socket timeout per pause).
+_broker_paused_until = 0.0
+
 
 def enqueue(task_name: str, **kwargs) -> bool:
-    """Sends a task by name (so a lower layer never imports a higher one); False if the broker refused.
+    """Sends a task by name (so a lower layer never imports a higher one); False if it was not sent.
 
     Every job we enqueue is also found by a periodic, level-triggered scan (stale scores, due
-    deadlines), so a message lost here delays that work but never loses it.
+    deadlines), so a message lost here delays that work but never loses it. Bounded in time: one
+    attempt, no retry (`retry=False`), within the broker's socket timeouts (settings), and none at all
+    while the broker is known to be down.
     """
-    try:
-        if app.conf.task_always_eager:
-            # CELERY_TASK_ALWAYS_EAGER: the work runs here and now (send_task alone ignores the setting).
+    global _broker_paused_until
+    if app.conf.task_always_eager:
+        # CELERY_TASK_ALWAYS_EAGER: the work runs here and now (send_task alone ignores the setting).
+        try:
             app.tasks[task_name].apply(kwargs=kwargs)
-        else:
-            app.send_task(task_name, kwargs=kwargs)
+        except Exception:  # noqa: BLE001 - the periodic job catches up, as for a lost message
+            logger.warning("Could not run %s; the periodic job will pick the work up.", task_name, exc_info=True)
+            return False
+        return True
+    if time.monotonic() < _broker_paused_until:
+        logger.info("Broker paused after a failure; %s is left to its periodic job.", task_name)
+        return False
+    try:
+        app.send_task(task_name, kwargs=kwargs, retry=False)
     except Exception:  # noqa: BLE001 - any broker failure: log it, the periodic job catches up
+        _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
         logger.warning("Could not enqueue %s; the periodic job will pick the work up.", task_name, exc_info=True)
         return False
     return True

@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from dashboards import views as dashboard_views
 from smarketing import notification_views, views
 
+# A database that cannot be reached answers 503 (an HTML page, or the API's error shape); anything else 500.
+handler500 = "smarketing.views.server_error"
+
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

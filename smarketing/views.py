@@ -1,11 +1,15 @@
+import logging
+import sys
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -23,6 +27,8 @@ from smarketing.services import (
     webhook_endpoint_update,
 )
 
+logger = logging.getLogger(__name__)
+
 
 @login_not_required
 @never_cache
@@ -31,8 +37,10 @@ def health(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any database failure means "not healthy"
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        # The reason goes to the log, not to this public page (it names the database's host and port).
+        logger.warning("Health check: the database is unreachable.", exc_info=True)
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
 
 
@@ -45,6 +53,32 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             audit_record(actor=self.request.user, action="user.password", target=form.user,
                          summary=f"“{form.user}” changed their own password")
         return response
+
+
+# Seconds a client should wait before retrying while the database is unreachable (a restart takes a few).
+RETRY_AFTER_SECONDS = 5
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. A database that cannot be reached (restarting, failing over, refusing connections) is
+    a 503 that says to try again, not a 500; pages get an HTML page and the API its error shape.
+
+    Renders without the database and without context processors: the database may be what failed.
+    The next request reconnects by itself (CONN_HEALTH_CHECKS), so the app needs no restart.
+    """
+    unavailable = isinstance(sys.exc_info()[1], (OperationalError, InterfaceError))
+    status = 503 if unavailable else 500
+    if request.path.startswith("/api/"):
+        message = ("The database is unavailable; try again in a few seconds." if unavailable
+                   else "The server failed to handle this request; the error has been logged.")
+        code = "service_unavailable" if unavailable else "server_error"
+        response: HttpResponse = JsonResponse(
+            {"error": {"status": status, "code": code, "message": message, "fields": {}}}, status=status)
+    else:
+        response = HttpResponse(render_to_string("503.html" if unavailable else "500.html"), status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 # --- Integrations: API tokens and webhooks (admins) -------------------------------------------------------

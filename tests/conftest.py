@@ -20,6 +20,19 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _broker_and_cache_not_paused():
+    # A test that breaks the broker or Redis pauses them for this process (smarketing.tasks, .cache);
+    # the next test starts with both reachable again.
+    from smarketing import cache, tasks
+
+    tasks._broker_paused_until = 0.0
+    cache._paused_until.clear()
+    yield
+    tasks._broker_paused_until = 0.0
+    cache._paused_until.clear()
+
+
 @pytest.fixture
 def sales_team(db):
     return TeamFactory(name="Sales EMEA", function=Function.SALES)
