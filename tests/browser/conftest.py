@@ -97,6 +97,10 @@ class Session:
         self.base = live_server.url
         self.context = browser.new_context(viewport={"width": 1366, "height": 900})
         self.page = self.context.new_page()
+        # Chromium logs each refusal of the Content-Security-Policy on the console, on every page of the tab.
+        self.csp_refusals: list[str] = []
+        self.page.on("console", lambda message: self.csp_refusals.append(f"{self.page.url}: {message.text}")
+                     if "Content Security Policy" in message.text else None)
         self.page.goto(f"{self.base}/accounts/login/")
         self.page.fill("input[name=username]", email)
         self.page.fill("input[name=password]", password)
@@ -117,5 +121,14 @@ class Session:
 
 @pytest.fixture
 def sign_in(browser, live_server):
-    """sign_in(email) is a new browser context signed in as that person."""
-    return lambda email, password=PASSWORD: Session(browser, live_server, email, password)
+    """sign_in(email) is a new browser context signed in as that person. Every page the journey opened
+    must have run under the Content-Security-Policy without a refusal (a refused script is a dead button)."""
+    sessions: list[Session] = []
+
+    def open_session(email: str, password: str = PASSWORD) -> Session:
+        sessions.append(Session(browser, live_server, email, password))
+        return sessions[-1]
+
+    yield open_session
+    refusals = [refusal for session in sessions for refusal in session.csp_refusals]
+    assert not refusals, "The Content-Security-Policy refused something:\n" + "\n".join(refusals)
