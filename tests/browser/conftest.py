@@ -130,5 +130,9 @@ def sign_in(browser, live_server):
         return sessions[-1]
 
     yield open_session
+    # Closed before the database is flushed: a page still polling (the bell, an import's progress) must not
+    # reach the live server while the next test's data is being set up.
+    for session in sessions:
+        session.context.close()
     refusals = [refusal for session in sessions for refusal in session.csp_refusals]
     assert not refusals, "The Content-Security-Policy refused something:\n" + "\n".join(refusals)
