@@ -177,6 +177,11 @@ def dimension_labels(by: str, values: set) -> dict:
     return {value: value or blank for value in values}
 
 
+def filter_chips(filters: Filters) -> list[tuple[str, str]]:
+    """The active filters as people read them: "Rep: Rita Rep", never the id the URL carries."""
+    return [(name, dimension_labels(name, {value})[value]) for name, value in filters.items()]
+
+
 # --- The flows of a span of days ------------------------------------------------------------------------
 
 

@@ -8,7 +8,15 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from dashboards.selectors import filter_chips as filter_chips_of
+
 register = template.Library()
+
+
+@register.simple_tag
+def filter_chips(filters) -> list[tuple[str, str]]:
+    """{% filter_chips filters as chips %}: (dimension, display name) of each active dashboard filter."""
+    return filter_chips_of(filters)
 
 
 @register.filter

@@ -6,9 +6,7 @@ Headless Chromium (Debian's `chromium`) through Playwright, against Django's liv
 SCREENSHOTS=/some/dir to keep a full-page screenshot of each step.
 """
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -16,30 +14,7 @@ from django.utils import timezone
 from leads.models import Reason, Stage
 from sla.models import Handoff
 from smarketing.roles import Function, Role
-from tests.factories import PASSWORD, ActivityFactory, CompanyFactory, LeadFactory, TeamFactory, UserFactory
-
-
-class Session:
-    """One person's browser tab, signed in."""
-
-    def __init__(self, browser, live_server, email: str):
-        self.base = live_server.url
-        self.page = browser.new_page(viewport={"width": 1366, "height": 900})
-        self.page.goto(f"{self.base}/accounts/login/")
-        self.page.fill("input[name=username]", email)
-        self.page.fill("input[name=password]", PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_url(f"{self.base}/")
-
-    def open(self, path: str):
-        self.page.goto(f"{self.base}{path}")
-        return self.page
-
-    def shot(self, name: str) -> None:
-        folder = os.environ.get("SCREENSHOTS")
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=f"{folder}/{name}.png", full_page=True)
+from tests.factories import ActivityFactory, CompanyFactory, LeadFactory, TeamFactory, UserFactory
 
 
 @pytest.fixture
@@ -61,7 +36,7 @@ def organisation(transactional_db):
     return {"marketer": marketer, "rep": rep, "winner": winner, "dud": dud}
 
 
-def hand_off(marketer: Session, lead, rep_name: str, note: str) -> None:
+def hand_off(marketer, lead, rep_name: str, note: str) -> None:
     page = marketer.open(f"/leads/{lead.pk}/")
     page.select_option("#handoff_rep", label=page.locator("#handoff_rep option", has_text=rep_name).inner_text())
     page.fill("#handoff_note", note)
@@ -70,14 +45,14 @@ def hand_off(marketer: Session, lead, rep_name: str, note: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lead_goes_from_marketing_to_won_and_another_is_rejected_with_feedback(browser, live_server, organisation):
+def test_a_lead_goes_from_marketing_to_won_and_another_is_rejected_with_feedback(sign_in, organisation):
     winner, dud = organisation["winner"], organisation["dud"]
-    marketer = Session(browser, live_server, "mia@smarketing.test")
+    marketer = sign_in("mia@smarketing.test")
     hand_off(marketer, winner, "Rita Rep", "Asked for a demo after the webinar; call before Friday.")
     hand_off(marketer, dud, "Rita Rep", "Student? Please check.")
     marketer.shot("01-marketer-handed-off")
 
-    rep = Session(browser, live_server, "rita@smarketing.test")
+    rep = sign_in("rita@smarketing.test")
     page = rep.page
     assert page.locator("#bell .bell-count").inner_text() == "2"
     queue = rep.open("/queue/")

@@ -232,6 +232,19 @@ def test_an_htmx_request_gets_only_the_panels(funnel_history, sales_rep, client_
 
 
 @freeze_time(NOW)
+def test_a_filter_chip_names_the_rep_not_the_id(funnel_history, sales_rep, client_for):
+    funnel_history["a"].owner = sales_rep
+    funnel_history["a"].save()
+    url = reverse("dashboards:funnel") + f"?period=custom&start=2026-03-02&end=2026-03-08&rep={sales_rep.pk}"
+
+    panels = client_for(sales_rep).get(url, headers={"HX-Request": "true", "HX-Target": "dashboard-panels"})
+
+    html = panels.content.decode()
+    assert '<span class="chip">Rep: Rita Owner</span>' in html
+    assert f"#{sales_rep.pk}<" not in html
+
+
+@freeze_time(NOW)
 def test_an_empty_dashboard_says_what_to_do(marketer, client_for):
     html = client_for(marketer).get(reverse("dashboards:funnel")).content.decode()
 

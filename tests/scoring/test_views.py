@@ -421,6 +421,14 @@ def test_no_marketing_button_once_marketing_signed(client_for, marketing_manager
     assert "✔ Max Marketing" in page
 
 
+@pytest.mark.parametrize("who", ["marketer", "sales_rep", "marketing_manager"])
+def test_a_half_signed_draft_says_whose_signature_it_waits_for(cast, client_for, marketing_manager, draft, who):
+    client_for(marketing_manager).post(reverse("scoring:sign", args=["scoring", 2]))
+    page = client_for(cast[who]).get(reverse("scoring:version_detail", args=["scoring", 2])).content.decode()
+    assert "Marketing has signed; waiting for a sales manager." in page
+    assert "Waiting for the managers of both teams" not in page
+
+
 def test_signing_through_the_pages(client_for, marketing_manager, sales_manager, draft):
     with mock.patch("scoring.services.enqueue"):
         client_for(marketing_manager).post(reverse("scoring:sign", args=["scoring", 2]))
