@@ -10,6 +10,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -369,6 +371,19 @@ def _guessed_name(domain: str) -> str:
     return domain.split(".")[0].capitalize()
 
 
+def _one_of(model: type[models.Model], column: str, values: Sequence[str]) -> Q | RawSQL:
+    """A filter `column IN values` that costs the same at 5 values and at 5,000 on PostgreSQL.
+
+    The ORM prepares an IN list value by value (a fifth of a 2,000-row import batch's Python time); on
+    PostgreSQL the values go as one array parameter of `= ANY(...)`, which uses the column's index alike.
+    """
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        return RawSQL(f'"{table}"."{column}" = ANY(%s)', (list(values),),  # noqa: S611 - names from the model
+                      output_field=models.BooleanField())
+    return Q(**{f"{column}__in": list(values)})
+
+
 def _companies_for_captures(captures: list[_Capture]) -> dict[tuple[str, str], Company]:
     """The company of each capture, found or created set-based: by domain (never a free-mail one), else by name.
 
@@ -386,7 +401,7 @@ def _companies_for_captures(captures: list[_Capture]) -> dict[tuple[str, str], C
     renamed: list[Company] = []
 
     if domains:
-        for company in Company.objects.filter(domain__in=domains):
+        for company in Company.objects.filter(_one_of(Company, "domain", domains)):
             key = ("domain", company.domain)
             found[key] = company
             real_name = wanted_names[key]
@@ -413,7 +428,7 @@ def _companies_for_captures(captures: list[_Capture]) -> dict[tuple[str, str], C
                 {"name": wanted_names[("domain", d)] or _guessed_name(d), "domain": d, "employees": None,
                  "industry": "", "country": "", "annual_revenue": None, "created_at": now} for d in missing
             ], returning=False, ignore_conflicts=True)
-            for company in Company.objects.filter(domain__in=missing):
+            for company in Company.objects.filter(_one_of(Company, "domain", missing)):
                 found[("domain", company.domain)] = company
 
     if names:
@@ -602,7 +617,7 @@ def _leads_capture_batch(
     now = timezone.now()
     # Lock in e-mail order so two concurrent batches cannot deadlock on each other's rows.
     known = {lead.email: lead for lead in
-             Lead.objects.select_for_update().filter(email__in=list(captures)).order_by("email")}
+             Lead.objects.select_for_update().filter(_one_of(Lead, "email", list(captures))).order_by("email")}
     # Each fingerprint once (a JSON dump and a hash of the whole capture), now that the batch's repeats are merged.
     fingerprints = {email: capture.fingerprint for email, capture in captures.items()}
     to_write = [c for c in captures.values() if c.email not in known or (
@@ -914,8 +929,11 @@ def _lead_ids_known(ids: set[int]) -> set[int]:
     if connection.vendor == "postgresql":
         # One array parameter: the ORM's IN list of 5,000 placeholders costs more to build than the query.
         with connection.cursor() as cursor:
-            cursor.execute(f'SELECT "id" FROM "{Lead._meta.db_table}" WHERE "id" = ANY(%s::bigint[])',  # noqa: S608
-                           [list(ids)])
+            cursor.execute(
+                'SELECT l."id" FROM unnest(%s::bigint[]) AS v("id") CROSS JOIN LATERAL '  # noqa: S608
+                f'(SELECT "id" FROM "{Lead._meta.db_table}" WHERE "id" = v."id" LIMIT 1) l',
+                [list(ids)],
+            )
             return {pk for (pk,) in cursor.fetchall()}
     return set(Lead.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
@@ -923,9 +941,12 @@ def _lead_ids_known(ids: set[int]) -> set[int]:
 def _lead_ids_by_email(emails: set[str]) -> dict[str, int]:
     """The id of the lead with each of these (normalised) e-mails, for those that have one."""
     if connection.vendor == "postgresql":
+        # One index probe per e-mail (LIMIT 1 keeps the subquery a probe): with statistics that lag behind the
+        # table (no ANALYZE since it grew), `email = ANY(...)` was planned as a scan of every lead.
         with connection.cursor() as cursor:
             cursor.execute(
-                f'SELECT "email", "id" FROM "{Lead._meta.db_table}" WHERE "email" = ANY(%s::varchar[])',  # noqa: S608
+                'SELECT l."email", l."id" FROM unnest(%s::varchar[]) AS v("email") CROSS JOIN LATERAL '  # noqa: S608
+                f'(SELECT "email", "id" FROM "{Lead._meta.db_table}" WHERE "email" = v."email" LIMIT 1) l',
                 [list(emails)],
             )
             return dict(cursor.fetchall())
