@@ -547,13 +547,15 @@ def _insert_values(
            f'FROM unnest({", ".join(casts)}) AS v({aliases})')
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
+    # psycopg2's own cursor, as execute_values used it: with DEBUG on, Django's cursor keeps the text of every
+    # statement (a megabyte for 2,000 rows), and an import's memory would grow with its batches.
     with connection.cursor() as cursor:
         if not returning:
-            cursor.execute(sql, arrays)
+            cursor.cursor.execute(sql, arrays)
             return []
         # The rows come back in the order of the arrays: the SELECT reads unnest's rows in order.
-        cursor.execute(sql + ' RETURNING "id"', arrays)
-        return [pk for (pk,) in cursor.fetchall()]
+        cursor.cursor.execute(sql + ' RETURNING "id"', arrays)
+        return [pk for (pk,) in cursor.cursor.fetchall()]
 
 
 # Every column of a new lead, in the order the INSERT names them; a capture overrides what it knows.
@@ -1008,7 +1010,9 @@ def _activities_insert(
         return {(row.lead_id, row.dedupe_key): row.pk for row in rows}, stored
 
     table = Activity._meta.db_table
-    with connection.cursor() as cursor:
+    # psycopg2's own cursor (see _insert_values): with DEBUG on, Django's would keep each 5,000-row statement.
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor
         cursor.execute(
             f'INSERT INTO "{table}" ("lead_id", "type", "occurred_at", "url", "properties", "created_at", '  # noqa: S608
             '"event_id", "dedupe_key") '
@@ -1046,9 +1050,9 @@ def _leads_touch(*, latest: dict[int, datetime], now: datetime) -> None:
     table = Lead._meta.db_table
     items = sorted(latest.items())
     if connection.vendor == "postgresql":
-        # One statement over two arrays, whatever the number of leads.
+        # One statement over two arrays, whatever the number of leads (on psycopg2's own cursor, as above).
         with connection.cursor() as cursor:
-            cursor.execute(
+            cursor.cursor.execute(
                 f'UPDATE "{table}" SET "updated_at" = %s, "last_activity_at" = '  # noqa: S608 - names from the model
                 f'GREATEST(COALESCE("{table}"."last_activity_at", v."at"), v."at") '
                 f'FROM unnest(%s::bigint[], %s::timestamptz[]) AS v("id", "at") WHERE "{table}"."id" = v."id"',
