@@ -87,8 +87,10 @@ class Lead(models.Model):
     utm_term = models.CharField(max_length=200, blank=True)
     utm_content = models.CharField(max_length=200, blank=True)
 
+    # No index of its own: lead_owner_stage_idx (owner, stage) serves every lookup by owner.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads",
+        db_index=False,
     )
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
     stage_entered_at = models.DateTimeField(default=timezone.now)
