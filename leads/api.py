@@ -3,7 +3,6 @@
 from datetime import datetime
 
 from django.core.paginator import Paginator
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
@@ -24,6 +23,7 @@ from leads.services import (
     lead_update,
     leads_capture_bulk,
 )
+from smarketing.converters import ROW_ID_MAX
 from smarketing.roles import Action
 
 # Items per bulk request: big enough that an integration needs few requests, small enough that one
@@ -47,9 +47,9 @@ ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 429)}
 
 
 class LeadOutputSerializer(serializers.ModelSerializer):
-    company = serializers.CharField(source="company.name", default=None)
-    company_domain = serializers.CharField(source="company.domain", default=None)
-    owner = serializers.EmailField(source="owner.email", default=None)
+    company = serializers.CharField(source="company.name", default=None, allow_null=True)
+    company_domain = serializers.CharField(source="company.domain", default=None, allow_null=True)
+    owner = serializers.EmailField(source="owner.email", default=None, allow_null=True)
 
     class Meta:
         model = Lead
@@ -96,6 +96,14 @@ class LeadBulkItemSerializer(LeadCaptureSerializer):
     company_annual_revenue = serializers.DecimalField(max_digits=15, decimal_places=2, required=False,
                                                       allow_null=True)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A CRM sends null for a value it does not have: in a bulk item a null text is the same as leaving it
+        # out (see _lead_item_shape), and the schema says so.
+        for name, field in self.fields.items():
+            if name != "email" and isinstance(field, serializers.CharField | serializers.ChoiceField):
+                field.allow_null = True
+
 
 def _capture_item(data: dict) -> CaptureItem:
     data = dict(data)
@@ -131,23 +139,47 @@ class StageChangeInputSerializer(serializers.Serializer):
 
 
 class StageChangeOutputSerializer(serializers.ModelSerializer):
-    changed_by = serializers.EmailField(source="changed_by.email", default=None)
+    changed_by = serializers.EmailField(source="changed_by.email", default=None, allow_null=True)
 
     class Meta:
         model = StageChange
         fields = ["id", "lead", "from_stage", "to_stage", "changed_at", "changed_by", "reason", "note"]
 
 
+class PageQuerySerializer(serializers.Serializer):
+    """?page=N of a list: a number from 1 (past the last page answers the last one)."""
+
+    page = serializers.IntegerField(min_value=1, required=False)
+
+
+def page_number(request: Request, query: type[serializers.Serializer] = PageQuerySerializer) -> dict:
+    """The list's query parameters, checked (a 400 with field errors for a bad one); `page` defaults to 1."""
+    serializer = query(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return {"page": 1, **serializer.validated_data}
+
+
+class LeadListQuerySerializer(PageQuerySerializer):
+    # The page's filter reads anything but true/false as "either"; an integration's typo is a 400 instead.
+    unassigned = serializers.BooleanField(required=False, help_text="true: leads without an owner; false: with one.")
+
+
+def _or_empty(schema: dict) -> dict:
+    # The filters are the lead page's form: an empty value (`?stage=`) means "any", as when a form sends it.
+    return {"oneOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
 LEAD_FILTERS = [
     OpenApiParameter("q", str, description="Search in name, e-mail and company."),
-    OpenApiParameter("stage", str, enum=Stage.values),
-    OpenApiParameter("owner", int, description="The owner's user id."),
-    OpenApiParameter("unassigned", bool),
-    OpenApiParameter("source", str), OpenApiParameter("campaign", str), OpenApiParameter("country", str),
-    OpenApiParameter("created_after", OpenApiTypes.DATE), OpenApiParameter("created_before", OpenApiTypes.DATE),
-    OpenApiParameter("sort", str, description="name, email, company, stage, source, created, activity; "
+    OpenApiParameter("stage", _or_empty({"type": "string", "enum": Stage.values})),
+    OpenApiParameter("owner", _or_empty({"type": "integer"}), description="The owner's user id."),
+    OpenApiParameter("source", str), OpenApiParameter("campaign", str),
+    OpenApiParameter("country", _or_empty({"type": "string", "maxLength": 2})),
+    OpenApiParameter("created_after", _or_empty({"type": "string", "format": "date"})),
+    OpenApiParameter("created_before", _or_empty({"type": "string", "format": "date"})),
+    OpenApiParameter("sort", str, description="name, email, company, stage, source, created, activity, score; "
                                               "a leading - sorts descending."),
-    OpenApiParameter("page", int),
+    LeadListQuerySerializer,
 ]
 
 
@@ -172,7 +204,8 @@ def lead_collection(request: Request) -> Response:
         if not lead_filter.is_valid():
             return Response({"error": {"status": 400, "code": "invalid", "message": "Some filters are invalid.",
                                        "fields": lead_filter.errors}}, status=status.HTTP_400_BAD_REQUEST)
-        page = Paginator(lead_filter.qs, 100).get_page(request.query_params.get("page"))
+        query = page_number(request, LeadListQuerySerializer)
+        page = Paginator(lead_filter.qs, 100).get_page(query["page"])
         return Response({
             "count": page.paginator.count,
             "page": page.number,
@@ -226,7 +259,8 @@ def lead_stage(request: Request, lead_id: int) -> Response:
 
 class LeadBulkInputSerializer(serializers.Serializer):
     # Items are checked one by one in the view (each gets its own errors); here only the envelope.
-    leads = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=BULK_LEADS_MAX,
+    # allow_null: a null item is that item's error ("Expected an object"), like any other item that is not one.
+    leads = serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=1, max_length=BULK_LEADS_MAX,
                                   help_text=f"Up to {BULK_LEADS_MAX} leads; each item as in POST /leads/.")
 
 
@@ -316,12 +350,18 @@ def _activity_item_shape(raw: object) -> tuple[dict, dict[str, list[str]]]:
     lead_id = raw.get("lead_id")
     if lead_id is not None and (isinstance(lead_id, bool) or not isinstance(lead_id, int)):
         errors["lead_id"] = ["A valid integer is required."]
+    elif lead_id is not None and not 1 <= lead_id <= ROW_ID_MAX:
+        # Beyond a 64-bit integer the database would fail on the query; no lead has such an id anyway.
+        errors["lead_id"] = ["No lead has this id."]
     texts = {}
     for name in ("lead_email", "type", "url", "event_id"):
         value = raw.get(name)
         if value is not None and not isinstance(value, str):
             errors[name] = ["Not a valid string."]
         texts[name] = value or ""
+    if len(texts["lead_email"]) > 320:
+        # Checked even when lead_id names the lead: an item is valid as a whole or answered with its errors.
+        errors["lead_email"] = ["Ensure this field has no more than 320 characters."]
     if lead_id is None and not texts["lead_email"] and "lead_email" not in errors:
         errors["lead_email"] = ["Name the lead by lead_id or lead_email."]
     if not texts["type"] and "type" not in errors:
@@ -380,14 +420,16 @@ def lead_bulk(request: Request) -> Response:
 
 
 class ActivityItemSerializer(serializers.Serializer):
-    lead_id = serializers.IntegerField(required=False, allow_null=True, help_text="The lead, by id…")
-    lead_email = serializers.CharField(max_length=320, required=False, allow_blank=True,
+    lead_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=ROW_ID_MAX,
+                                       help_text="The lead, by id…")
+    # null is the same as leaving a field out (see _activity_item_shape).
+    lead_email = serializers.CharField(max_length=320, required=False, allow_blank=True, allow_null=True,
                                        help_text="…or by e-mail.")
     type = serializers.ChoiceField(choices=ActivityType.choices)
     occurred_at = serializers.DateTimeField(help_text="With a time zone, e.g. 2025-03-01T09:30:00Z.")
-    url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    properties = serializers.DictField(required=False)
-    event_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+    url = serializers.CharField(max_length=2000, required=False, allow_blank=True, allow_null=True, default="")
+    properties = serializers.DictField(required=False, allow_null=True)
+    event_id = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True, default="",
                                      help_text="Your id for the event: the same id twice is kept once.")
 
     def validate(self, attrs: dict) -> dict:
@@ -397,7 +439,7 @@ class ActivityItemSerializer(serializers.Serializer):
 
 
 class ActivityBulkInputSerializer(serializers.Serializer):
-    activities = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=BULK_ACTIVITIES_MAX)
+    activities = serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=1, max_length=BULK_ACTIVITIES_MAX)
     create_unknown_leads = serializers.BooleanField(
         default=False, help_text="Create a lead for an e-mail no lead has (else that item is an error).")
 

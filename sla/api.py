@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from leads.api import ErrorSerializer
+from leads.api import ErrorSerializer, PageQuerySerializer, page_number
 from leads.models import ContactAttempt, Feedback, Reason, Stage
 from leads.selectors import lead_get_for_user
 from leads.selectors_followup import lead_contact_attempts, lead_feedback
@@ -27,6 +27,7 @@ from sla.services import (
     handoff_reject,
     lead_route,
 )
+from smarketing.converters import ROW_ID_MAX
 from smarketing.models import User
 from smarketing.roles import Action, Role
 
@@ -53,9 +54,9 @@ class HandoffOutputSerializer(serializers.ModelSerializer):
     lead_email = serializers.EmailField(source="lead.email")
     lead_stage = serializers.CharField(source="lead.stage")
     rep = serializers.EmailField(source="rep.email")
-    handed_off_by = serializers.EmailField(source="handed_off_by.email", default=None)
-    routing_rule = serializers.CharField(source="routing_rule.name", default=None)
-    rejection_reason = serializers.CharField(source="rejection_reason.label", default=None)
+    handed_off_by = serializers.EmailField(source="handed_off_by.email", default=None, allow_null=True)
+    routing_rule = serializers.CharField(source="routing_rule.name", default=None, allow_null=True)
+    rejection_reason = serializers.CharField(source="rejection_reason.label", default=None, allow_null=True)
     outcome = serializers.CharField(help_text="The stage the lead left sales in, once the handoff closed.")
 
     class Meta:
@@ -70,7 +71,7 @@ class HandoffOutputSerializer(serializers.ModelSerializer):
 
 
 class HandoffCreateSerializer(serializers.Serializer):
-    lead = serializers.IntegerField()
+    lead = serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX)
     rep = serializers.EmailField(required=False, help_text="Leave out to let the routing rules choose.")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
@@ -102,7 +103,7 @@ class ReassignSerializer(serializers.Serializer):
 
 class AttemptSerializer(serializers.ModelSerializer):
     rep = serializers.EmailField(source="rep.email", read_only=True)
-    objection = serializers.CharField(source="objection.label", default=None, read_only=True)
+    objection = serializers.CharField(source="objection.label", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = ContactAttempt
@@ -122,8 +123,8 @@ class AttemptInputSerializer(serializers.Serializer):
 
 class FeedbackSerializer(serializers.ModelSerializer):
     author = serializers.EmailField(source="author.email", read_only=True)
-    reason = serializers.CharField(source="reason.label", default=None, read_only=True)
-    objection = serializers.CharField(source="objection.label", default=None, read_only=True)
+    reason = serializers.CharField(source="reason.label", default=None, allow_null=True, read_only=True)
+    objection = serializers.CharField(source="objection.label", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Feedback
@@ -153,10 +154,14 @@ def _reason(label: str, kinds: list[str]) -> Reason | None:
     return reason
 
 
-@extend_schema(methods=["GET"], operation_id="handoffs_queue", parameters=[
-    OpenApiParameter("rep", str, description="A sales manager's view of one rep, by e-mail."),
-    OpenApiParameter("stage", str, enum=list(QUEUE_STAGES)), OpenApiParameter("page", int),
-], responses={200: _page_of("HandoffPage", HandoffOutputSerializer), **ERRORS})
+class HandoffQueueQuerySerializer(PageQuerySerializer):
+    rep = serializers.CharField(required=False, allow_blank=True,
+                                help_text="A sales manager's view of one rep, by e-mail.")
+    # An unknown stage is a 400, never the whole queue as if no stage had been asked for.
+    stage = serializers.ChoiceField(choices=list(QUEUE_STAGES), required=False, allow_blank=True)
+
+
+@extend_schema(methods=["GET"], operation_id="handoffs_queue", parameters=[HandoffQueueQuerySerializer], responses={200: _page_of("HandoffPage", HandoffOutputSerializer), **ERRORS})
 @extend_schema(methods=["POST"], operation_id="handoffs_create", request=HandoffCreateSerializer,
                description="Hands an MQL to `rep`, or to the rep the routing rules choose when `rep` is left out. "
                            "409 when the lead was handed off meanwhile; 422 when no rule finds a rep with room.",
@@ -167,16 +172,16 @@ def handoff_collection(request: Request) -> Response:
     POST: hand a lead off, to `rep` or by the routing rules."""
     user = request.user
     if request.method == "GET":
+        query = page_number(request, HandoffQueueQuerySerializer)
         if user.can(Action.QUEUE_VIEW_TEAM):
-            email = request.query_params.get("rep")
+            email = query.get("rep", "")
             reps = _rep(email) if email else User.objects.filter(role=Role.SALES_REP)
         elif user.can(Action.QUEUE_WORK):
             reps = user
         else:
             raise PermissionDenied("The queue is for sales.")
-        stage = request.query_params.get("stage", "")
-        handoffs = handoffs_for_queue(reps=reps, stage=stage if stage in QUEUE_STAGES else "")
-        page = Paginator(handoffs, 100).get_page(request.query_params.get("page"))
+        handoffs = handoffs_for_queue(reps=reps, stage=query.get("stage", ""))
+        page = Paginator(handoffs, 100).get_page(query["page"])
         return Response({"count": page.paginator.count, "page": page.number, "pages": page.paginator.num_pages,
                          "results": HandoffOutputSerializer(page.object_list, many=True).data})
     if not user.can(Action.HANDOFF_CREATE):

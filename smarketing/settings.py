@@ -302,6 +302,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": ["smarketing.api_auth.ApiTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_token": API_TOKEN_THROTTLE_RATE},
+    # JSON only: every body the API takes is nested (bulk items, properties), which form encodings cannot carry,
+    # so a form or multipart body is a 415 with a clear message, and the schema documents one media type.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "smarketing.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -323,6 +326,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # smarketing.converters: a row id, at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
     # One name per choice set that several serializers share.
     "ENUM_NAME_OVERRIDES": {"StageEnum": "leads.models.Stage", "SeniorityEnum": "leads.models.Seniority",
                             "ActivityTypeEnum": "leads.models.ActivityType"},

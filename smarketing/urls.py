@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from dashboards import views as dashboard_views
 from smarketing import notification_views, views
 
+handler404 = "smarketing.views.page_not_found"
+
 urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
