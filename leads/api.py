@@ -91,7 +91,7 @@ class LeadCaptureSerializer(serializers.Serializer):
 
 
 class LeadBulkItemSerializer(LeadCaptureSerializer):
-    company_employees = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    company_employees = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, allow_null=True)
     company_industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
     company_annual_revenue = serializers.DecimalField(max_digits=15, decimal_places=2, required=False,
                                                       allow_null=True)

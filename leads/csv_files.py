@@ -9,6 +9,7 @@ import csv
 import functools
 import io
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -283,6 +284,18 @@ def _number(value: str) -> str | None:
     return cleaned
 
 
+# What the company's columns hold (Company.employees: a positive 32-bit integer; annual_revenue: 15 digits, 2
+# of them decimals). A number beyond them would make the capture reject the whole row; it is kept as a property.
+_EMPLOYEES_MAX = 2_147_483_647
+_REVENUE_LIMIT = 1e13
+
+
+def _fits(target: str, number: float) -> bool:
+    if target == "company_employees":
+        return number.is_integer() and 0 <= number <= _EMPLOYEES_MAX
+    return math.isfinite(number) and abs(number) < _REVENUE_LIMIT
+
+
 def _property_value(value: str) -> Any:
     flag = parse_bool(value) if value.strip().lower() in {"true", "false", "yes", "no"} else None
     if flag is not None:
@@ -342,7 +355,7 @@ def row_to_capture(row: list[str], mapping: list[str], keys: list[str]) -> Captu
                 fields["seniority"] = level
         elif target in {"company_employees", "company_annual_revenue"}:
             number = _number(value)
-            kept = number is not None and (target != "company_employees" or float(number).is_integer())
+            kept = number is not None and _fits(target, float(number))
             if kept:
                 company[target.removeprefix("company_")] = int(float(number)) if target == "company_employees" \
                     else number
