@@ -43,7 +43,25 @@ class ErrorSerializer(serializers.Serializer):
     })
 
 
-ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 429)}
+ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 413, 415, 429)}
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """A request body that names a field the operation does not take is a 400 naming that field, never silently
+    dropped: a `stage` sent to PATCH /leads/<id>/ would otherwise answer 200 as if the move had been made."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        errors = {str(name): ["This field is not accepted here."] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if errors and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **errors}) from None
+            raise
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
 
 class LeadOutputSerializer(serializers.ModelSerializer):
@@ -68,7 +86,7 @@ class LeadCaptureOutputSerializer(LeadOutputSerializer):
         fields = [*LeadOutputSerializer.Meta.fields, "duplicate_attempt"]
 
 
-class LeadCaptureSerializer(serializers.Serializer):
+class LeadCaptureSerializer(StrictInputSerializer):
     email = serializers.CharField(max_length=320)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -115,7 +133,7 @@ def _capture_item(data: dict) -> CaptureItem:
     )
 
 
-class LeadUpdateSerializer(serializers.Serializer):
+class LeadUpdateSerializer(StrictInputSerializer):
     """What an integration may edit on a lead: its profile. Stage, owner and score have their own paths."""
 
     email = serializers.CharField(max_length=320, required=False)
@@ -132,7 +150,7 @@ class LeadUpdateSerializer(serializers.Serializer):
     do_not_contact = serializers.BooleanField(required=False)
 
 
-class StageChangeInputSerializer(serializers.Serializer):
+class StageChangeInputSerializer(StrictInputSerializer):
     to = serializers.ChoiceField(choices=Stage.choices)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
@@ -257,7 +275,7 @@ def lead_stage(request: Request, lead_id: int) -> Response:
 
 # --- Bulk ingest ------------------------------------------------------------------------------------------
 
-class LeadBulkInputSerializer(serializers.Serializer):
+class LeadBulkInputSerializer(StrictInputSerializer):
     # Items are checked one by one in the view (each gets its own errors); here only the envelope.
     # allow_null: a null item is that item's error ("Expected an object"), like any other item that is not one.
     leads = serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=1, max_length=BULK_LEADS_MAX,
@@ -419,7 +437,7 @@ def lead_bulk(request: Request) -> Response:
                      "errors": counts["error"], "results": results})
 
 
-class ActivityItemSerializer(serializers.Serializer):
+class ActivityItemSerializer(StrictInputSerializer):
     lead_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=ROW_ID_MAX,
                                        help_text="The lead, by id…")
     # null is the same as leaving a field out (see _activity_item_shape).
@@ -438,7 +456,7 @@ class ActivityItemSerializer(serializers.Serializer):
         return attrs
 
 
-class ActivityBulkInputSerializer(serializers.Serializer):
+class ActivityBulkInputSerializer(StrictInputSerializer):
     activities = serializers.ListField(child=serializers.JSONField(allow_null=True), min_length=1, max_length=BULK_ACTIVITIES_MAX)
     create_unknown_leads = serializers.BooleanField(
         default=False, help_text="Create a lead for an e-mail no lead has (else that item is an error).")

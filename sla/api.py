@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from leads.api import ErrorSerializer, PageQuerySerializer, page_number
+from leads.api import ErrorSerializer, PageQuerySerializer, StrictInputSerializer, page_number
 from leads.models import ContactAttempt, Feedback, Reason, Stage
 from leads.selectors import lead_get_for_user
 from leads.selectors_followup import lead_contact_attempts, lead_feedback
@@ -31,7 +31,7 @@ from smarketing.converters import ROW_ID_MAX
 from smarketing.models import User
 from smarketing.roles import Action, Role
 
-ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 429)}
+ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 413, 415, 429)}
 
 
 def _page_of(name: str, serializer: type[serializers.Serializer]):
@@ -70,13 +70,13 @@ class HandoffOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class HandoffCreateSerializer(serializers.Serializer):
+class HandoffCreateSerializer(StrictInputSerializer):
     lead = serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX)
     rep = serializers.EmailField(required=False, help_text="Leave out to let the routing rules choose.")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=120, help_text="A rejection reason from the list, as spelled there.")
     comment = serializers.CharField(max_length=2000)
     quality = serializers.IntegerField(min_value=1, max_value=5)
@@ -85,7 +85,7 @@ class RejectSerializer(serializers.Serializer):
     objection = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(StrictInputSerializer):
     to = serializers.ChoiceField(choices=[Stage.SQL, Stage.OPPORTUNITY, Stage.WON, Stage.LOST, Stage.RECYCLED,
                                           Stage.DISQUALIFIED])
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, default=None)
@@ -96,7 +96,7 @@ class MoveSerializer(serializers.Serializer):
     objection = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
-class ReassignSerializer(serializers.Serializer):
+class ReassignSerializer(StrictInputSerializer):
     rep = serializers.EmailField()
     reason = serializers.CharField(max_length=300)
 
@@ -111,7 +111,7 @@ class AttemptSerializer(serializers.ModelSerializer):
                   "created_at"]
 
 
-class AttemptInputSerializer(serializers.Serializer):
+class AttemptInputSerializer(StrictInputSerializer):
     channel = serializers.ChoiceField(choices=ContactAttempt.Channel.choices)
     outcome = serializers.ChoiceField(choices=ContactAttempt.Outcome.choices)
     occurred_at = serializers.DateTimeField()
@@ -131,7 +131,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
         fields = ["id", "lead", "author", "kind", "quality", "reason", "text", "objection", "created_at"]
 
 
-class FeedbackInputSerializer(serializers.Serializer):
+class FeedbackInputSerializer(StrictInputSerializer):
     quality = serializers.IntegerField(min_value=1, max_value=5)
     text = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
