@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.core.paginator import Paginator
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
@@ -164,10 +164,22 @@ class StageChangeOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "lead", "from_stage", "to_stage", "changed_at", "changed_by", "reason", "note"]
 
 
+# In a query string an empty value (`?page=`) is read as not given, as DRF and the pages' forms read it; the
+# schema says so.
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 0}]})
+class PageField(serializers.IntegerField):
+    pass
+
+
+@extend_schema_field({"oneOf": [{"type": "boolean"}, {"type": "string", "maxLength": 0}]})
+class QueryFlagField(serializers.BooleanField):
+    pass
+
+
 class PageQuerySerializer(serializers.Serializer):
     """?page=N of a list: a number from 1 (past the last page answers the last one)."""
 
-    page = serializers.IntegerField(min_value=1, required=False)
+    page = PageField(min_value=1, required=False)
 
 
 def page_number(request: Request, query: type[serializers.Serializer] = PageQuerySerializer) -> dict:
@@ -179,7 +191,7 @@ def page_number(request: Request, query: type[serializers.Serializer] = PageQuer
 
 class LeadListQuerySerializer(PageQuerySerializer):
     # The page's filter reads anything but true/false as "either"; an integration's typo is a 400 instead.
-    unassigned = serializers.BooleanField(required=False, help_text="true: leads without an owner; false: with one.")
+    unassigned = QueryFlagField(required=False, help_text="true: leads without an owner; false: with one.")
 
 
 def _or_empty(schema: dict) -> dict:

@@ -204,10 +204,13 @@ def sniff(stream: IO[bytes]) -> CsvShape:
     return CsvShape(encoding=encoding, delimiter=delimiter, header=header, preview=preview)
 
 
-def _reader(text: IO[str], delimiter: str) -> Iterator[list[str]]:
+def _reader(text: IO[str], delimiter: str):
     # The largest field we accept: a notes column can be long, a runaway quote would be the whole file.
     csv.field_size_limit(10 * 1024 * 1024)
-    return csv.reader(text, delimiter=delimiter, skipinitialspace=False)
+    # A NUL character means nothing in a CSV (a damaged file) and PostgreSQL cannot store one in text or
+    # JSON: it is dropped as the lines are read, so a row holding one is imported or reported, never a crash.
+    lines = (line.replace("\x00", "") if "\x00" in line else line for line in text)
+    return csv.reader(lines, delimiter=delimiter, skipinitialspace=False)
 
 
 def iter_rows(stream: IO[bytes], shape: CsvShape) -> Iterator[tuple[int, list[str]]]:
@@ -265,7 +268,7 @@ def parse_date(value: str) -> str | None:
 def parse_country(value: str) -> str | None:
     """The ISO 3166 two-letter code of a country given as a code or a name; None if unknown."""
     value = value.strip()
-    if len(value) == 2 and value.isalpha():
+    if len(value) == 2 and value.isascii() and value.isalpha():  # "éé" is alphabetic, but no country code
         return value.upper()
     if alias := _COUNTRY_ALIASES.get(value.lower()):
         return alias

@@ -34,4 +34,23 @@ class BoundedJSONParser(parsers.JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise RequestTooLarge(limit)
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            # json.loads gives up on a few thousand nested brackets with RecursionError, not ValueError.
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
+        # PostgreSQL stores no NUL character in text or JSON (the insert fails): refused here for every field,
+        # the free-form `properties` included. Only a body that spells one (\u0000) is walked.
+        if b"\\u0000" in body and _holds_nul(data):
+            raise exceptions.ParseError("The body holds a NUL character (\\u0000), which no field can store.")
+        return data
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False

@@ -108,7 +108,8 @@ def test_wrong_types_are_a_400_naming_each_field(api):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2", "\"just a string\"", b"\xff\xfe\x00garbage", b"null"])
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2", "\"just a string\"", b"\xff\xfe\x00garbage", b"null",
+                                  b"[" * 100_000 + b"]" * 100_000])
 def test_a_body_that_is_not_a_json_object_is_a_400(api, body):
     response = post(api, LEADS, body)
 
@@ -232,3 +233,18 @@ def test_sql_in_filters_and_search_is_a_value(api):
         else:
             error_of(response)
     assert Lead.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url", "body"), [
+    (LEADS, {"email": "jane@acme.com", "first_name": "Ja\u0000ne"}),
+    (LEADS, {"email": "jane@acme.com", "properties": {"no\u0000te": "x"}}),
+    (BULK, {"leads": [{"email": "jane@acme.com", "job_title": "C\u0000TO"}]}),
+])
+def test_a_nul_character_is_a_400_not_a_database_error(api, url, body):
+    # PostgreSQL cannot store U+0000 in text or JSON: without this check the insert fails with a 500.
+    response = post(api, url, body)
+
+    assert response.status_code == 400
+    assert "NUL" in error_of(response)["message"]
+    assert not Lead.objects.exists()
