@@ -21,8 +21,8 @@ from leads.import_services import lead_import_create, lead_import_run, lead_impo
 from leads.models import Lead, LeadImport, LeadImportRejection
 from tests.hardening.conftest import FUZZ_FULL, fuzz_counts
 
-FILES = 700 if FUZZ_FULL else 40
-JUNK_FILES = 400 if FUZZ_FULL else 20
+FILES = 700 if FUZZ_FULL else 30
+JUNK_FILES = 400 if FUZZ_FULL else 15
 # CI draws the same files on every run; the full run draws new ones each time.
 FUZZ_SETTINGS = settings(deadline=None, database=None, print_blob=True, derandomize=not FUZZ_FULL,
                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -82,7 +82,9 @@ def messy_file(draw):
         # Ragged rows: a missing trailing cell (never the e-mail's) or extra cells past the header.
         if ragged < 0 and email_column < len(cells) - 1:
             cells = cells[:-1]
-        elif ragged > 0:
+        elif ragged > 0 and len(header) > 1:
+            # (A one-column file has no separator to detect: there a cell past the header cannot be told from
+            # a separator typed into the e-mail cell, and is read as part of it.)
             cells += draw(st.lists(nasty_text, min_size=ragged, max_size=ragged))
         if encoding == "cp1252":
             cells = [cell.encode("cp1252", errors="replace").decode("cp1252") for cell in cells]
