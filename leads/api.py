@@ -389,7 +389,7 @@ def _activity_item_shape(raw: object) -> tuple[dict, dict[str, list[str]]]:
         if value is not None and not isinstance(value, str):
             errors[name] = ["Not a valid string."]
         texts[name] = value or ""
-    if len(texts["lead_email"]) > 320:
+    if isinstance(texts["lead_email"], str) and len(texts["lead_email"]) > 320:
         # Checked even when lead_id names the lead: an item is valid as a whole or answered with its errors.
         errors["lead_email"] = ["Ensure this field has no more than 320 characters."]
     if lead_id is None and not texts["lead_email"] and "lead_email" not in errors:

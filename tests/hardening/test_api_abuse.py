@@ -143,6 +143,26 @@ def test_unknown_fields_are_a_400_naming_them(api, method, url, body):
 
 
 @pytest.mark.django_db
+def test_wrong_types_in_bulk_activities_are_each_items_errors(api):
+    # (lead_email: true with a lead_id once reached a length check that expects text: a 500, found by the fuzzer)
+    lead = LeadFactory()
+    at = "2025-03-01T09:30:00Z"
+
+    body = post(api, ACTIVITIES, {"activities": [
+        {"lead_id": lead.pk, "lead_email": True, "type": "click", "occurred_at": at},
+        {"lead_id": "1", "type": "click", "occurred_at": at},
+        {"lead_id": lead.pk, "type": 5, "occurred_at": at, "url": ["/pricing"]},
+        {"lead_id": lead.pk, "type": "click", "occurred_at": 1700000000, "properties": [1]},
+        {"lead_id": lead.pk, "type": "click", "occurred_at": at},
+    ]}).json()
+
+    assert [r["status"] for r in body["results"]] == ["error"] * 4 + ["created"]
+    assert [sorted(r["errors"]) for r in body["results"][:4]] == [["lead_email"], ["lead_id"], ["type", "url"],
+                                                                 ["occurred_at", "properties"]]
+    assert Activity.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_an_unknown_field_in_a_bulk_item_is_that_items_error(api):
     body = post(api, BULK, {"leads": [{"email": "jane@acme.com", "stage": "won"}, {"email": "bob@acme.com"}]}).json()
 
