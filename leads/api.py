@@ -3,8 +3,7 @@
 from datetime import datetime
 
 from django.core.paginator import Paginator
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
@@ -24,7 +23,7 @@ from leads.services import (
     lead_update,
     leads_capture_bulk,
 )
-from sla.services_privacy import lead_erase, lead_export_personal_data
+from smarketing.converters import ROW_ID_MAX
 from smarketing.roles import Action
 
 # Items per bulk request: big enough that an integration needs few requests, small enough that one
@@ -44,13 +43,31 @@ class ErrorSerializer(serializers.Serializer):
     })
 
 
-ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 429)}
+ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 413, 415, 429)}
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """A request body that names a field the operation does not take is a 400 naming that field, never silently
+    dropped: a `stage` sent to PATCH /leads/<id>/ would otherwise answer 200 as if the move had been made."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        errors = {str(name): ["This field is not accepted here."] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if errors and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **errors}) from None
+            raise
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
 
 class LeadOutputSerializer(serializers.ModelSerializer):
-    company = serializers.CharField(source="company.name", default=None)
-    company_domain = serializers.CharField(source="company.domain", default=None)
-    owner = serializers.EmailField(source="owner.email", default=None)
+    company = serializers.CharField(source="company.name", default=None, allow_null=True)
+    company_domain = serializers.CharField(source="company.domain", default=None, allow_null=True)
+    owner = serializers.EmailField(source="owner.email", default=None, allow_null=True)
 
     class Meta:
         model = Lead
@@ -69,7 +86,7 @@ class LeadCaptureOutputSerializer(LeadOutputSerializer):
         fields = [*LeadOutputSerializer.Meta.fields, "duplicate_attempt"]
 
 
-class LeadCaptureSerializer(serializers.Serializer):
+class LeadCaptureSerializer(StrictInputSerializer):
     email = serializers.CharField(max_length=320)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -92,10 +109,18 @@ class LeadCaptureSerializer(serializers.Serializer):
 
 
 class LeadBulkItemSerializer(LeadCaptureSerializer):
-    company_employees = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    company_employees = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, allow_null=True)
     company_industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
     company_annual_revenue = serializers.DecimalField(max_digits=15, decimal_places=2, required=False,
                                                       allow_null=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A CRM sends null for a value it does not have: in a bulk item a null text is the same as leaving it
+        # out (see _lead_item_shape), and the schema says so.
+        for name, field in self.fields.items():
+            if name != "email" and isinstance(field, serializers.CharField | serializers.ChoiceField):
+                field.allow_null = True
 
 
 def _capture_item(data: dict) -> CaptureItem:
@@ -108,7 +133,7 @@ def _capture_item(data: dict) -> CaptureItem:
     )
 
 
-class LeadUpdateSerializer(serializers.Serializer):
+class LeadUpdateSerializer(StrictInputSerializer):
     """What an integration may edit on a lead: its profile. Stage, owner and score have their own paths."""
 
     email = serializers.CharField(max_length=320, required=False)
@@ -125,30 +150,66 @@ class LeadUpdateSerializer(serializers.Serializer):
     do_not_contact = serializers.BooleanField(required=False)
 
 
-class StageChangeInputSerializer(serializers.Serializer):
+class StageChangeInputSerializer(StrictInputSerializer):
     to = serializers.ChoiceField(choices=Stage.choices)
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class StageChangeOutputSerializer(serializers.ModelSerializer):
-    changed_by = serializers.EmailField(source="changed_by.email", default=None)
+    changed_by = serializers.EmailField(source="changed_by.email", default=None, allow_null=True)
 
     class Meta:
         model = StageChange
         fields = ["id", "lead", "from_stage", "to_stage", "changed_at", "changed_by", "reason", "note"]
 
 
+# In a query string an empty value (`?page=`) is read as not given, as DRF and the pages' forms read it; the
+# schema says so.
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 0}]})
+class PageField(serializers.IntegerField):
+    pass
+
+
+@extend_schema_field({"oneOf": [{"type": "boolean"}, {"type": "string", "maxLength": 0}]})
+class QueryFlagField(serializers.BooleanField):
+    pass
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """?page=N of a list: a number from 1 (past the last page answers the last one)."""
+
+    page = PageField(min_value=1, required=False)
+
+
+def page_number(request: Request, query: type[serializers.Serializer] = PageQuerySerializer) -> dict:
+    """The list's query parameters, checked (a 400 with field errors for a bad one); `page` defaults to 1."""
+    serializer = query(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return {"page": 1, **serializer.validated_data}
+
+
+class LeadListQuerySerializer(PageQuerySerializer):
+    # The page's filter reads anything but true/false as "either"; an integration's typo is a 400 instead.
+    unassigned = QueryFlagField(required=False, help_text="true: leads without an owner; false: with one.")
+
+
+def _or_empty(schema: dict) -> dict:
+    # The filters are the lead page's form: an empty value (`?stage=`) means "any", as when a form sends it.
+    return {"oneOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
 LEAD_FILTERS = [
     OpenApiParameter("q", str, description="Search in name, e-mail and company."),
-    OpenApiParameter("stage", str, enum=Stage.values),
-    OpenApiParameter("owner", int, description="The owner's user id."),
-    OpenApiParameter("unassigned", bool),
-    OpenApiParameter("source", str), OpenApiParameter("campaign", str), OpenApiParameter("country", str),
-    OpenApiParameter("created_after", OpenApiTypes.DATE), OpenApiParameter("created_before", OpenApiTypes.DATE),
-    OpenApiParameter("sort", str, description="name, email, company, stage, source, created, activity; "
+    OpenApiParameter("stage", _or_empty({"type": "string", "enum": Stage.values})),
+    OpenApiParameter("owner", _or_empty({"type": "integer"}), description="The owner's user id."),
+    OpenApiParameter("source", str), OpenApiParameter("campaign", str),
+    OpenApiParameter("country", _or_empty({"type": "string", "maxLength": 2})),
+    OpenApiParameter("created_after", _or_empty({"type": "string", "format": "date"})),
+    OpenApiParameter("created_before", _or_empty({"type": "string", "format": "date"})),
+    OpenApiParameter("sort", str, description="name, email, company, stage, source, created, activity, score; "
                                               "a leading - sorts descending."),
-    OpenApiParameter("page", int),
+    LeadListQuerySerializer,
 ]
 
 
@@ -173,7 +234,8 @@ def lead_collection(request: Request) -> Response:
         if not lead_filter.is_valid():
             return Response({"error": {"status": 400, "code": "invalid", "message": "Some filters are invalid.",
                                        "fields": lead_filter.errors}}, status=status.HTTP_400_BAD_REQUEST)
-        page = Paginator(lead_filter.qs, 100).get_page(request.query_params.get("page"))
+        query = page_number(request, LeadListQuerySerializer)
+        page = Paginator(lead_filter.qs, 100).get_page(query["page"])
         return Response({
             "count": page.paginator.count,
             "page": page.number,
@@ -236,9 +298,10 @@ class ParsedJSONField(serializers.JSONField):
         return data
 
 
-class LeadBulkInputSerializer(serializers.Serializer):
+class LeadBulkInputSerializer(StrictInputSerializer):
     # Items are checked one by one in the view (each gets its own errors); here only the envelope.
-    leads = serializers.ListField(child=ParsedJSONField(), min_length=1, max_length=BULK_LEADS_MAX,
+    # allow_null: a null item is that item's error ("Expected an object"), like any other item that is not one.
+    leads = serializers.ListField(child=ParsedJSONField(allow_null=True), min_length=1, max_length=BULK_LEADS_MAX,
                                   help_text=f"Up to {BULK_LEADS_MAX} leads; each item as in POST /leads/.")
 
 
@@ -328,12 +391,18 @@ def _activity_item_shape(raw: object) -> tuple[dict, dict[str, list[str]]]:
     lead_id = raw.get("lead_id")
     if lead_id is not None and (isinstance(lead_id, bool) or not isinstance(lead_id, int)):
         errors["lead_id"] = ["A valid integer is required."]
+    elif lead_id is not None and not 1 <= lead_id <= ROW_ID_MAX:
+        # Beyond a 64-bit integer the database would fail on the query; no lead has such an id anyway.
+        errors["lead_id"] = ["No lead has this id."]
     texts = {}
     for name in ("lead_email", "type", "url", "event_id"):
         value = raw.get(name)
         if value is not None and not isinstance(value, str):
             errors[name] = ["Not a valid string."]
         texts[name] = value or ""
+    if isinstance(texts["lead_email"], str) and len(texts["lead_email"]) > 320:
+        # Checked even when lead_id names the lead: an item is valid as a whole or answered with its errors.
+        errors["lead_email"] = ["Ensure this field has no more than 320 characters."]
     if lead_id is None and not texts["lead_email"] and "lead_email" not in errors:
         errors["lead_email"] = ["Name the lead by lead_id or lead_email."]
     if not texts["type"] and "type" not in errors:
@@ -391,15 +460,17 @@ def lead_bulk(request: Request) -> Response:
                      "errors": counts["error"], "results": results})
 
 
-class ActivityItemSerializer(serializers.Serializer):
-    lead_id = serializers.IntegerField(required=False, allow_null=True, help_text="The lead, by id…")
-    lead_email = serializers.CharField(max_length=320, required=False, allow_blank=True,
+class ActivityItemSerializer(StrictInputSerializer):
+    lead_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=ROW_ID_MAX,
+                                       help_text="The lead, by id…")
+    # null is the same as leaving a field out (see _activity_item_shape).
+    lead_email = serializers.CharField(max_length=320, required=False, allow_blank=True, allow_null=True,
                                        help_text="…or by e-mail.")
     type = serializers.ChoiceField(choices=ActivityType.choices)
     occurred_at = serializers.DateTimeField(help_text="With a time zone, e.g. 2025-03-01T09:30:00Z.")
-    url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    properties = serializers.DictField(required=False)
-    event_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+    url = serializers.CharField(max_length=2000, required=False, allow_blank=True, allow_null=True, default="")
+    properties = serializers.DictField(required=False, allow_null=True)
+    event_id = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True, default="",
                                      help_text="Your id for the event: the same id twice is kept once.")
 
     def validate(self, attrs: dict) -> dict:
@@ -408,8 +479,9 @@ class ActivityItemSerializer(serializers.Serializer):
         return attrs
 
 
-class ActivityBulkInputSerializer(serializers.Serializer):
-    activities = serializers.ListField(child=ParsedJSONField(), min_length=1, max_length=BULK_ACTIVITIES_MAX)
+class ActivityBulkInputSerializer(StrictInputSerializer):
+    activities = serializers.ListField(child=ParsedJSONField(allow_null=True), min_length=1,
+                                       max_length=BULK_ACTIVITIES_MAX)
     create_unknown_leads = serializers.BooleanField(
         default=False, help_text="Create a lead for an e-mail no lead has (else that item is an error).")
 
@@ -473,33 +545,3 @@ def activity_bulk(request: Request) -> Response:
     counts = _tally(results, ["created", "duplicate", "error"])
     return Response({"created": counts["created"], "duplicates": counts["duplicate"], "errors": counts["error"],
                      "results": results})
-
-
-# --- A data subject's requests ------------------------------------------------------------------------------
-
-class LeadEraseInputSerializer(serializers.Serializer):
-    confirm_email = serializers.CharField(max_length=320, help_text="The lead's e-mail address, to confirm.")
-
-
-@extend_schema(operation_id="leads_personal_data", responses={200: OpenApiTypes.OBJECT, **ERRORS},
-               description="Everything kept about the lead (profile, company, activities, stage history, "
-                           "handoffs, contact attempts, feedback, score breakdown, notes), for a data subject's "
-                           "access request. Managers and admins; recorded in the audit log.")
-@api_view(["GET"])
-def lead_personal_data(request: Request, lead_id: int) -> Response:
-    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
-    return Response(lead_export_personal_data(lead=lead, actor=request.user))
-
-
-@extend_schema(operation_id="leads_erase", request=LeadEraseInputSerializer,
-               description="Erases the person behind the lead on request: personal fields and notes are removed, "
-                           "the lead's history stays anonymised in every figure. Managers and admins; "
-                           "`confirm_email` must be the lead's address. Cannot be undone.",
-               responses={200: LeadOutputSerializer, **ERRORS})
-@api_view(["POST"])
-def lead_erase_endpoint(request: Request, lead_id: int) -> Response:
-    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
-    serializer = LeadEraseInputSerializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    lead = lead_erase(lead=lead, actor=request.user, confirm_email=serializer.validated_data["confirm_email"])
-    return Response(LeadOutputSerializer(lead_get_for_user(user=request.user, lead_id=lead.pk)).data)

@@ -9,6 +9,7 @@ import csv
 import functools
 import io
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -203,10 +204,13 @@ def sniff(stream: IO[bytes]) -> CsvShape:
     return CsvShape(encoding=encoding, delimiter=delimiter, header=header, preview=preview)
 
 
-def _reader(text: IO[str], delimiter: str) -> Iterator[list[str]]:
+def _reader(text: IO[str], delimiter: str):
     # The largest field we accept: a notes column can be long, a runaway quote would be the whole file.
     csv.field_size_limit(10 * 1024 * 1024)
-    return csv.reader(text, delimiter=delimiter, skipinitialspace=False)
+    # A NUL character means nothing in a CSV (a damaged file) and PostgreSQL cannot store one in text or
+    # JSON: it is dropped as the lines are read, so a row holding one is imported or reported, never a crash.
+    lines = (line.replace("\x00", "") if "\x00" in line else line for line in text)
+    return csv.reader(lines, delimiter=delimiter, skipinitialspace=False)
 
 
 def iter_rows(stream: IO[bytes], shape: CsvShape) -> Iterator[tuple[int, list[str]]]:
@@ -264,7 +268,7 @@ def parse_date(value: str) -> str | None:
 def parse_country(value: str) -> str | None:
     """The ISO 3166 two-letter code of a country given as a code or a name; None if unknown."""
     value = value.strip()
-    if len(value) == 2 and value.isalpha():
+    if len(value) == 2 and value.isascii() and value.isalpha():  # "éé" is alphabetic, but no country code
         return value.upper()
     if alias := _COUNTRY_ALIASES.get(value.lower()):
         return alias
@@ -281,6 +285,18 @@ def _number(value: str) -> str | None:
     except ValueError:
         return None
     return cleaned
+
+
+# What the company's columns hold (Company.employees: a positive 32-bit integer; annual_revenue: 15 digits, 2
+# of them decimals). A number beyond them would make the capture reject the whole row; it is kept as a property.
+_EMPLOYEES_MAX = 2_147_483_647
+_REVENUE_LIMIT = 1e13
+
+
+def _fits(target: str, number: float) -> bool:
+    if target == "company_employees":
+        return number.is_integer() and 0 <= number <= _EMPLOYEES_MAX
+    return math.isfinite(number) and abs(number) < _REVENUE_LIMIT
 
 
 def _property_value(value: str) -> Any:
@@ -342,7 +358,7 @@ def row_to_capture(row: list[str], mapping: list[str], keys: list[str]) -> Captu
                 fields["seniority"] = level
         elif target in {"company_employees", "company_annual_revenue"}:
             number = _number(value)
-            kept = number is not None and (target != "company_employees" or float(number).is_integer())
+            kept = number is not None and _fits(target, float(number))
             if kept:
                 company[target.removeprefix("company_")] = int(float(number)) if target == "company_employees" \
                     else number

@@ -370,7 +370,8 @@ def _capture_clean(item: CaptureItem) -> tuple[_Capture | None, dict[str, list[s
 def _company_key(capture: _Capture) -> tuple[str, str] | None:
     """How a capture names its company: ("domain", host) for a business domain, else ("name", lower name)."""
     domain = capture.company_domain or email_domain(capture.email)
-    if domain and not is_free_mail(domain):
+    # An e-mail's domain may be longer than a company's domain column (253, DNS's limit): no company from it.
+    if domain and not is_free_mail(domain) and len(domain) <= _MAX_LENGTH["company_domain"]:
         return ("domain", domain)
     if capture.company_name:
         return ("name", capture.company_name.lower())

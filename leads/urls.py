@@ -14,8 +14,6 @@ urlpatterns = [
     path("leads/<int:lead_id>/", views.lead_detail, name="lead_detail"),
     path("leads/<int:lead_id>/edit/", views.lead_edit, name="lead_edit"),
     path("leads/<int:lead_id>/stage/", views.lead_stage_change, name="lead_stage_change"),
-    path("leads/<int:lead_id>/personal-data.json", views.lead_personal_data, name="lead_personal_data"),
-    path("leads/<int:lead_id>/erase/", views.lead_erase_view, name="lead_erase"),
     path("companies/", views.company_list, name="company_list"),
     path("companies/<int:company_id>/", views.company_detail, name="company_detail"),
 ]

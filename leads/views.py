@@ -1,12 +1,12 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from leads.filters import LeadFilter
-from leads.forms import LeadEraseForm, LeadForm, StageChangeForm
+from leads.forms import LeadForm, StageChangeForm
 from leads.models import Reason
 from leads.selectors import (
     companies_for_list,
@@ -20,7 +20,6 @@ from leads.selectors import (
 )
 from leads.services import CAPTURE_FIELDS, lead_capture, lead_change_stage, lead_update, stage_targets_for
 from scoring.selectors import companies_with_account_scores
-from sla.services_privacy import lead_erase, lead_export_personal_data
 from smarketing.forms import add_service_errors
 from smarketing.roles import Action
 
@@ -136,33 +135,3 @@ def company_detail(request: HttpRequest, company_id: int) -> HttpResponse:
     leads = _leads_with_scores().filter(company=company).order_by("-last_activity_at", "-id")
     page = Paginator(leads, LEADS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "leads/company_detail.html", {"company": company, "page": page})
-
-
-# --- A data subject's requests: a copy of their data, and erasure ------------------------------------------
-
-def lead_personal_data(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """Everything kept about the lead, as a JSON file to hand to the person who asked for it."""
-    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
-    document = lead_export_personal_data(lead=lead, actor=request.user)
-    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
-    response["Content-Disposition"] = f'attachment; filename="lead-{lead.pk}-personal-data.json"'
-    return response
-
-
-def lead_erase_view(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """Erasure on request, after a confirmation page that says what goes and what stays."""
-    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
-    if not request.user.can(Action.LEAD_PERSONAL_DATA):
-        raise PermissionDenied("Only a manager or an admin erases a lead's personal data.")
-    form = LeadEraseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lead_erase(lead=lead, actor=request.user, confirm_email=form.cleaned_data["confirm_email"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"The personal data of lead #{lead.pk} was erased. Its history stays, "
-                                      "anonymised, in the funnel and the SLA figures.")
-            return redirect("leads:lead_detail", lead_id=lead.pk)
-    status = 400 if form.errors else 200
-    return render(request, "leads/lead_erase.html", {"lead": lead, "form": form}, status=status)

@@ -3,13 +3,20 @@ access rules as the pages. A conflict (the lead was handed off meanwhile) is a 4
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from leads.api import ErrorSerializer
+from leads.api import (
+    ErrorSerializer,
+    LeadOutputSerializer,
+    PageQuerySerializer,
+    StrictInputSerializer,
+    page_number,
+)
 from leads.models import ContactAttempt, Feedback, Reason, Stage
 from leads.selectors import lead_get_for_user
 from leads.selectors_followup import lead_contact_attempts, lead_feedback
@@ -27,10 +34,12 @@ from sla.services import (
     handoff_reject,
     lead_route,
 )
+from sla.services_privacy import lead_erase, lead_export_personal_data
+from smarketing.converters import ROW_ID_MAX
 from smarketing.models import User
 from smarketing.roles import Action, Role
 
-ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 429)}
+ERRORS = {code: ErrorSerializer for code in (400, 401, 403, 404, 413, 415, 429)}
 
 
 def _page_of(name: str, serializer: type[serializers.Serializer]):
@@ -53,9 +62,9 @@ class HandoffOutputSerializer(serializers.ModelSerializer):
     lead_email = serializers.EmailField(source="lead.email")
     lead_stage = serializers.CharField(source="lead.stage")
     rep = serializers.EmailField(source="rep.email")
-    handed_off_by = serializers.EmailField(source="handed_off_by.email", default=None)
-    routing_rule = serializers.CharField(source="routing_rule.name", default=None)
-    rejection_reason = serializers.CharField(source="rejection_reason.label", default=None)
+    handed_off_by = serializers.EmailField(source="handed_off_by.email", default=None, allow_null=True)
+    routing_rule = serializers.CharField(source="routing_rule.name", default=None, allow_null=True)
+    rejection_reason = serializers.CharField(source="rejection_reason.label", default=None, allow_null=True)
     outcome = serializers.CharField(help_text="The stage the lead left sales in, once the handoff closed.")
 
     class Meta:
@@ -69,13 +78,13 @@ class HandoffOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class HandoffCreateSerializer(serializers.Serializer):
-    lead = serializers.IntegerField()
+class HandoffCreateSerializer(StrictInputSerializer):
+    lead = serializers.IntegerField(min_value=1, max_value=ROW_ID_MAX)
     rep = serializers.EmailField(required=False, help_text="Leave out to let the routing rules choose.")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=120, help_text="A rejection reason from the list, as spelled there.")
     comment = serializers.CharField(max_length=2000)
     quality = serializers.IntegerField(min_value=1, max_value=5)
@@ -84,7 +93,7 @@ class RejectSerializer(serializers.Serializer):
     objection = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(StrictInputSerializer):
     to = serializers.ChoiceField(choices=[Stage.SQL, Stage.OPPORTUNITY, Stage.WON, Stage.LOST, Stage.RECYCLED,
                                           Stage.DISQUALIFIED])
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, default=None)
@@ -95,14 +104,14 @@ class MoveSerializer(serializers.Serializer):
     objection = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
-class ReassignSerializer(serializers.Serializer):
+class ReassignSerializer(StrictInputSerializer):
     rep = serializers.EmailField()
     reason = serializers.CharField(max_length=300)
 
 
 class AttemptSerializer(serializers.ModelSerializer):
     rep = serializers.EmailField(source="rep.email", read_only=True)
-    objection = serializers.CharField(source="objection.label", default=None, read_only=True)
+    objection = serializers.CharField(source="objection.label", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = ContactAttempt
@@ -110,7 +119,7 @@ class AttemptSerializer(serializers.ModelSerializer):
                   "created_at"]
 
 
-class AttemptInputSerializer(serializers.Serializer):
+class AttemptInputSerializer(StrictInputSerializer):
     channel = serializers.ChoiceField(choices=ContactAttempt.Channel.choices)
     outcome = serializers.ChoiceField(choices=ContactAttempt.Outcome.choices)
     occurred_at = serializers.DateTimeField()
@@ -122,15 +131,15 @@ class AttemptInputSerializer(serializers.Serializer):
 
 class FeedbackSerializer(serializers.ModelSerializer):
     author = serializers.EmailField(source="author.email", read_only=True)
-    reason = serializers.CharField(source="reason.label", default=None, read_only=True)
-    objection = serializers.CharField(source="objection.label", default=None, read_only=True)
+    reason = serializers.CharField(source="reason.label", default=None, allow_null=True, read_only=True)
+    objection = serializers.CharField(source="objection.label", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Feedback
         fields = ["id", "lead", "author", "kind", "quality", "reason", "text", "objection", "created_at"]
 
 
-class FeedbackInputSerializer(serializers.Serializer):
+class FeedbackInputSerializer(StrictInputSerializer):
     quality = serializers.IntegerField(min_value=1, max_value=5)
     text = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
@@ -153,10 +162,14 @@ def _reason(label: str, kinds: list[str]) -> Reason | None:
     return reason
 
 
-@extend_schema(methods=["GET"], operation_id="handoffs_queue", parameters=[
-    OpenApiParameter("rep", str, description="A sales manager's view of one rep, by e-mail."),
-    OpenApiParameter("stage", str, enum=list(QUEUE_STAGES)), OpenApiParameter("page", int),
-], responses={200: _page_of("HandoffPage", HandoffOutputSerializer), **ERRORS})
+class HandoffQueueQuerySerializer(PageQuerySerializer):
+    rep = serializers.CharField(required=False, allow_blank=True,
+                                help_text="A sales manager's view of one rep, by e-mail.")
+    # An unknown stage is a 400, never the whole queue as if no stage had been asked for.
+    stage = serializers.ChoiceField(choices=list(QUEUE_STAGES), required=False, allow_blank=True)
+
+
+@extend_schema(methods=["GET"], operation_id="handoffs_queue", parameters=[HandoffQueueQuerySerializer], responses={200: _page_of("HandoffPage", HandoffOutputSerializer), **ERRORS})
 @extend_schema(methods=["POST"], operation_id="handoffs_create", request=HandoffCreateSerializer,
                description="Hands an MQL to `rep`, or to the rep the routing rules choose when `rep` is left out. "
                            "409 when the lead was handed off meanwhile; 422 when no rule finds a rep with room.",
@@ -167,16 +180,16 @@ def handoff_collection(request: Request) -> Response:
     POST: hand a lead off, to `rep` or by the routing rules."""
     user = request.user
     if request.method == "GET":
+        query = page_number(request, HandoffQueueQuerySerializer)
         if user.can(Action.QUEUE_VIEW_TEAM):
-            email = request.query_params.get("rep")
+            email = query.get("rep", "")
             reps = _rep(email) if email else User.objects.filter(role=Role.SALES_REP)
         elif user.can(Action.QUEUE_WORK):
             reps = user
         else:
             raise PermissionDenied("The queue is for sales.")
-        stage = request.query_params.get("stage", "")
-        handoffs = handoffs_for_queue(reps=reps, stage=stage if stage in QUEUE_STAGES else "")
-        page = Paginator(handoffs, 100).get_page(request.query_params.get("page"))
+        handoffs = handoffs_for_queue(reps=reps, stage=query.get("stage", ""))
+        page = Paginator(handoffs, 100).get_page(query["page"])
         return Response({"count": page.paginator.count, "page": page.number, "pages": page.paginator.num_pages,
                          "results": HandoffOutputSerializer(page.object_list, many=True).data})
     if not user.can(Action.HANDOFF_CREATE):
@@ -303,3 +316,32 @@ def lead_feedback_endpoint(request: Request, lead_id: int) -> Response:
     )
     return Response(FeedbackSerializer(feedback).data, status=status.HTTP_201_CREATED)
 
+
+# --- A data subject's requests ------------------------------------------------------------------------------
+
+class LeadEraseInputSerializer(StrictInputSerializer):
+    confirm_email = serializers.CharField(max_length=320, help_text="The lead's e-mail address, to confirm.")
+
+
+@extend_schema(operation_id="leads_personal_data", responses={200: OpenApiTypes.OBJECT, **ERRORS},
+               description="Everything kept about the lead (profile, company, activities, stage history, "
+                           "handoffs, contact attempts, feedback, score breakdown, notes), for a data subject's "
+                           "access request. Managers and admins; recorded in the audit log.")
+@api_view(["GET"])
+def lead_personal_data(request: Request, lead_id: int) -> Response:
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    return Response(lead_export_personal_data(lead=lead, actor=request.user))
+
+
+@extend_schema(operation_id="leads_erase", request=LeadEraseInputSerializer,
+               description="Erases the person behind the lead on request: personal fields and notes are removed, "
+                           "the lead's history stays anonymised in every figure. Managers and admins; "
+                           "`confirm_email` must be the lead's address. Cannot be undone.",
+               responses={200: LeadOutputSerializer, **ERRORS})
+@api_view(["POST"])
+def lead_erase_endpoint(request: Request, lead_id: int) -> Response:
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    serializer = LeadEraseInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    lead = lead_erase(lead=lead, actor=request.user, confirm_email=serializer.validated_data["confirm_email"])
+    return Response(LeadOutputSerializer(lead_get_for_user(user=request.user, lead_id=lead.pk)).data)

@@ -22,6 +22,8 @@ urlpatterns = [
     path("objections/<int:objection_id>/answers/", views.objection_answer_add_view, name="objection_answer_add"),
     path("objections/answers/<int:answer_id>/delete/", views.objection_answer_delete_view,
          name="objection_answer_delete"),
+    path("leads/<int:lead_id>/personal-data.json", views.lead_personal_data, name="lead_personal_data"),
+    path("leads/<int:lead_id>/erase/", views.lead_erase_view, name="lead_erase"),
     path("routing/", views.routing, name="routing"),
     path("routing/settings/", views.routing_settings_view, name="routing_settings"),
     path("routing/reps/<int:rep_id>/", views.rep_room_edit, name="rep_room_edit"),

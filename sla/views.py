@@ -4,13 +4,14 @@ the feedback inbox, objections and the content that answers them, and routing.""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from leads.forms import LeadEraseForm
 from leads.models import Feedback, Lead, Objection, ObjectionAnswer, Stage
 from leads.selectors import lead_get_for_user
 from leads.selectors_followup import feedback_counts, feedback_for_inbox, objections_ranked
@@ -61,6 +62,7 @@ from sla.services import (
     routing_rule_save,
     routing_settings_update,
 )
+from sla.services_privacy import lead_erase, lead_export_personal_data
 from smarketing.forms import add_service_errors
 from smarketing.models import User
 from smarketing.roles import Action, Role
@@ -458,3 +460,33 @@ def routing_settings_view(request: HttpRequest) -> HttpResponse:
     messages.success(request, "Auto-routing is on: new MQLs go to a rep every minute." if
                      settings.auto_route_new_mqls else "Auto-routing is off: marketing hands MQLs off by hand.")
     return redirect("sla:routing")
+
+
+# --- A data subject's requests: a copy of their data, and erasure ------------------------------------------
+
+def lead_personal_data(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Everything kept about the lead, as a JSON file to hand to the person who asked for it."""
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    document = lead_export_personal_data(lead=lead, actor=request.user)
+    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="lead-{lead.pk}-personal-data.json"'
+    return response
+
+
+def lead_erase_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Erasure on request, after a confirmation page that says what goes and what stays."""
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    if not request.user.can(Action.LEAD_PERSONAL_DATA):
+        raise PermissionDenied("Only a manager or an admin erases a lead's personal data.")
+    form = LeadEraseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead_erase(lead=lead, actor=request.user, confirm_email=form.cleaned_data["confirm_email"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"The personal data of lead #{lead.pk} was erased. Its history stays, "
+                                      "anonymised, in the funnel and the SLA figures.")
+            return redirect("leads:lead_detail", lead_id=lead.pk)
+    status = 400 if form.errors else 200
+    return render(request, "leads/lead_erase.html", {"lead": lead, "form": form}, status=status)

@@ -20,6 +20,27 @@ def _as_drf(exc: Exception) -> Exception:
     return exc
 
 
+def _flat_fields(detail: dict, prefix: str = "") -> dict[str, list[str]]:
+    """Field errors as {"name": ["message", ...]}: errors inside a list or an object are named by their path
+    ("leads.3": an item of a list), so `fields` has one shape whatever the serializer nests."""
+    fields: dict[str, list[str]] = {}
+    for key, value in detail.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            fields.update(_flat_fields(value, prefix=f"{name}."))
+        elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+            for position, item in enumerate(value):
+                if isinstance(item, dict):
+                    fields.update(_flat_fields(item, prefix=f"{name}.{position}."))
+                elif isinstance(item, list):
+                    fields[f"{name}.{position}"] = [str(message) for message in item]
+                elif item:
+                    fields.setdefault(name, []).append(str(item))
+        else:
+            fields[name] = [str(message) for message in value] if isinstance(value, list) else [str(value)]
+    return fields
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     exc = _as_drf(exc)
     response = drf_exception_handler(exc, context)
@@ -32,7 +53,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = "invalid"
         detail = response.data
         if isinstance(detail, dict):
-            fields = {key: value for key, value in detail.items() if key != "non_field_errors"}
+            fields = _flat_fields({key: value for key, value in detail.items() if key != "non_field_errors"})
             non_field = detail.get("non_field_errors", [])
             message = " ".join(str(m) for m in non_field) or "Some fields are invalid."
         else:

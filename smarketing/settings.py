@@ -329,6 +329,8 @@ if not SITE_URL.startswith(("http://", "https://")):
 
 # --- REST framework -----------------------------------------------------------------------------
 # Integrations send `Authorization: Bearer <API token>`; the browser's own pages use the session.
+# The largest API request body: a full bulk request (1,000 leads, 5,000 activities) is 1–3 MB with properties.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024)
 API_TOKEN_THROTTLE_RATE = os.environ.get("API_TOKEN_THROTTLE_RATE", "600/min").strip()
 try:
     _count, _period = API_TOKEN_THROTTLE_RATE.split("/")
@@ -349,6 +351,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_CLASSES": ["smarketing.api_auth.ApiTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_token": API_TOKEN_THROTTLE_RATE},
+    # JSON only: every body the API takes is nested (bulk items, properties), which form encodings cannot carry,
+    # so a form or multipart body is a 415 with a clear message, and the schema documents one media type.
+    "DEFAULT_PARSER_CLASSES": ["smarketing.api_parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "smarketing.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -370,6 +375,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # smarketing.converters: a row id, at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
     # One name per choice set that several serializers share.
     "ENUM_NAME_OVERRIDES": {"StageEnum": "leads.models.Stage", "SeniorityEnum": "leads.models.Seniority",
                             "ActivityTypeEnum": "leads.models.ActivityType"},

@@ -10,6 +10,7 @@ from smarketing import notification_views, views
 
 # A database that cannot be reached answers 503 (an HTML page, or the API's error shape); anything else 500.
 handler500 = "smarketing.views.server_error"
+handler404 = "smarketing.views.page_not_found"
 
 urlpatterns = [
     path("", dashboard_views.home, name="home"),

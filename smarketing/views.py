@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -79,6 +80,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for an address no view has: under /api/ in the API's one error shape, elsewhere the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"status": 404, "code": "not_found", "fields": {},
+                                       "message": "Nothing is at this address; the API's addresses are in "
+                                                  "/api/v1/schema/."}}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 # --- Integrations: API tokens and webhooks (admins) -------------------------------------------------------

@@ -146,9 +146,9 @@ MATRIX: list[Row] = [
     ui("POST", "leads:lead_stage_change", ("lead",),              (OK, OK, NO, OK, OK, OK, L),
        {"to": "recycled", "reason": "Not now"}),
     # A data subject's requests: managers and admins (smarketing.roles: LEAD_PERSONAL_DATA).
-    ui("GET", "leads:lead_personal_data", ("lead",),              (NO, NO, NO, OK, OK, OK, L)),
-    ui("GET", "leads:lead_erase", ("lead",),                      (NO, NO, NO, OK, OK, OK, L)),
-    ui("POST", "leads:lead_erase", ("lead",),                     (NO, NO, NO, OK, OK, OK, L),
+    ui("GET", "sla:lead_personal_data", ("lead",),              (NO, NO, NO, OK, OK, OK, L)),
+    ui("GET", "sla:lead_erase", ("lead",),                      (NO, NO, NO, OK, OK, OK, L)),
+    ui("POST", "sla:lead_erase", ("lead",),                     (NO, NO, NO, OK, OK, OK, L),
        {"confirm_email": "lena.lead@example.org"}),
     ui("GET", "leads:lead_import", (),                            (OK, NO, NO, OK, NO, OK, L)),
     ui("GET", "leads:lead_import_detail", ("lead_import",),       (OK, NO, NO, OK, NO, OK, L)),
