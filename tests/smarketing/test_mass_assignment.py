@@ -99,13 +99,24 @@ def test_no_form_takes_a_protected_field_but_the_lead_owner_for_those_who_assign
         assert taken <= ({"owner"} if cls.__name__ in {"LeadForm", "ActionItemForm"} else set()), cls
 
 
+REFUSED = ["This field is not accepted here."]
+
+
+def _refused_fields(response) -> dict:
+    assert response.status_code == 400, response.content
+    return response.json()["error"]["fields"]
+
+
 @pytest.mark.django_db
 def test_capturing_a_lead_through_the_api_sets_no_owner_stage_or_score(marketer, sales_rep):
-    response = api(marketer).post("/api/v1/leads/", {
-        "email": "new@acme.com", "first_name": "New", "stage": "won", "owner": sales_rep.email,
-        "score": 100, "grade": "A", "role": Role.ADMIN,
-    }, format="json")
+    body = {"email": "new@acme.com", "first_name": "New"}
+    smuggled = {"stage": "won", "owner": sales_rep.email, "score": 100, "grade": "A", "role": Role.ADMIN}
 
+    refused = api(marketer).post("/api/v1/leads/", {**body, **smuggled}, format="json")
+
+    assert _refused_fields(refused) == {name: REFUSED for name in smuggled}
+    assert not Lead.objects.filter(email="new@acme.com").exists()
+    response = api(marketer).post("/api/v1/leads/", body, format="json")
     assert response.status_code == 201, response.content
     lead = Lead.objects.get(email="new@acme.com")
     assert (lead.first_name, lead.stage, lead.owner) == ("New", Stage.NEW, None)
@@ -116,12 +127,15 @@ def test_capturing_a_lead_through_the_api_sets_no_owner_stage_or_score(marketer,
 
 @pytest.mark.django_db
 def test_editing_a_lead_through_the_api_leaves_its_owner_stage_and_score(sales_rep, other_rep):
-    lead = LeadFactory(email="jane@acme.com", stage=Stage.SAL, owner=sales_rep)
+    lead = LeadFactory(email="jane@acme.com", stage=Stage.SAL, owner=sales_rep, job_title="")
+    smuggled = {"owner": other_rep.email, "stage": "won", "score": 99, "stage_entered_at": None}
 
-    response = api(sales_rep).patch(f"/api/v1/leads/{lead.pk}/", {
-        "job_title": "CTO", "owner": other_rep.email, "stage": "won", "score": 99, "stage_entered_at": None,
-    }, format="json")
+    refused = api(sales_rep).patch(f"/api/v1/leads/{lead.pk}/", {"job_title": "CTO", **smuggled}, format="json")
 
+    assert _refused_fields(refused) == {name: REFUSED for name in smuggled}
+    lead.refresh_from_db()
+    assert (lead.job_title, lead.owner, lead.stage) == ("", sales_rep, Stage.SAL)
+    response = api(sales_rep).patch(f"/api/v1/leads/{lead.pk}/", {"job_title": "CTO"}, format="json")
     assert response.status_code == 200, response.content
     lead.refresh_from_db()
     assert (lead.job_title, lead.owner, lead.stage) == ("CTO", sales_rep, Stage.SAL)
@@ -131,12 +145,15 @@ def test_editing_a_lead_through_the_api_leaves_its_owner_stage_and_score(sales_r
 @pytest.mark.django_db
 def test_a_handoff_made_through_the_api_is_pending_and_by_whoever_made_it(marketer, marketing_manager, sales_rep):
     lead = LeadFactory(stage=Stage.MQL)
+    body = {"lead": lead.pk, "rep": sales_rep.email}
+    smuggled = {"status": "accepted", "handed_off_by": marketing_manager.pk, "won_amount": "1000000",
+                "accepted_at": "2026-01-01T00:00:00Z"}
 
-    response = api(marketer).post("/api/v1/handoffs/", {
-        "lead": lead.pk, "rep": sales_rep.email, "status": "accepted", "handed_off_by": marketing_manager.pk,
-        "won_amount": "1000000", "accepted_at": "2026-01-01T00:00:00Z",
-    }, format="json")
+    refused = api(marketer).post("/api/v1/handoffs/", {**body, **smuggled}, format="json")
 
+    assert _refused_fields(refused) == {name: REFUSED for name in smuggled}
+    assert not Handoff.objects.filter(lead=lead).exists()
+    response = api(marketer).post("/api/v1/handoffs/", body, format="json")
     assert response.status_code == 201, response.content
     handoff = Handoff.objects.get(lead=lead)
     assert (handoff.status, handoff.handed_off_by, handoff.accepted_at, handoff.won_amount) == (
@@ -148,16 +165,20 @@ def test_attempts_and_feedback_are_the_caller_s_own(sales_rep, other_rep, market
     lead = LeadFactory(stage=Stage.MQL)
     handoff_create(lead=lead, rep=sales_rep, actor=marketer, note="")
     client = api(sales_rep)
+    attempt_body = {"channel": "call", "outcome": "voicemail", "occurred_at": timezone.now().isoformat(),
+                    "idempotency_key": "k-1"}
+    feedback_body = {"quality": 4, "text": "Good fit"}
 
-    attempt = client.post(f"/api/v1/leads/{lead.pk}/attempts/", {
-        "channel": "call", "outcome": "voicemail", "occurred_at": timezone.now().isoformat(), "idempotency_key": "k-1", "rep": other_rep.pk,
-        "lead": LeadFactory().pk,
-    }, format="json")
-    feedback = client.post(f"/api/v1/leads/{lead.pk}/feedback/", {"quality": 4, "text": "Good fit", "author": other_rep.pk},
-                           format="json")
+    refused_attempt = client.post(f"/api/v1/leads/{lead.pk}/attempts/",
+                                  {**attempt_body, "rep": other_rep.pk, "lead": LeadFactory().pk}, format="json")
+    refused_feedback = client.post(f"/api/v1/leads/{lead.pk}/feedback/", {**feedback_body, "author": other_rep.pk},
+                                   format="json")
 
-    assert attempt.status_code == 201, attempt.content
-    assert feedback.status_code == 201, feedback.content
+    assert _refused_fields(refused_attempt) == {"rep": REFUSED, "lead": REFUSED}
+    assert _refused_fields(refused_feedback) == {"author": REFUSED}
+    assert not ContactAttempt.objects.exists() and not Feedback.objects.exists()
+    assert client.post(f"/api/v1/leads/{lead.pk}/attempts/", attempt_body, format="json").status_code == 201
+    assert client.post(f"/api/v1/leads/{lead.pk}/feedback/", feedback_body, format="json").status_code == 201
     assert list(ContactAttempt.objects.values_list("lead", "rep")) == [(lead.pk, sales_rep.pk)]
     assert list(Feedback.objects.values_list("lead", "author")) == [(lead.pk, sales_rep.pk)]
 
