@@ -38,9 +38,10 @@ from smarketing.tasks import enqueue
 
 logger = logging.getLogger(__name__)
 
-# Rows per transaction: one capture batch (≈2 s for 10,000 rows on PostgreSQL, half Python, half database),
-# so the progress bar moves every few seconds and a crash loses at most one batch, which the next run
-# redoes. Against 2,000-row batches, the fewer statements and commits save an eighth of the database time.
+# Rows per transaction: one capture batch (≈5 s for 10,000 rows on PostgreSQL at load average 5, about
+# half Python, half database), so the progress bar moves every few seconds and a crash loses at most one
+# batch, which the next run redoes. Against 2,000-row batches, the fewer statements and commits save an
+# eighth of the database time.
 IMPORT_BATCH_ROWS = 10_000
 # A running import whose worker has not committed a batch for this long has lost its worker.
 IMPORT_STALE_AFTER = timedelta(minutes=5)
