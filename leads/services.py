@@ -586,6 +586,7 @@ def _insert_values(
     # and an import's memory would grow with its batches.
     with connection.cursor() as cursor:
         raw = cursor.cursor
+        # Inside the capture batch's transaction: in autocommit, ON COMMIT DROP would drop it at once.
         raw.execute(f'CREATE TEMPORARY TABLE "{staging}" ("n" integer, {column_types}) ON COMMIT DROP')
         raw.copy_expert(f'COPY "{staging}" ("n", {aliases}) FROM STDIN', lines, size=1 << 20)
         if returning:
