@@ -5,8 +5,14 @@ capture types of leads.services.
 """
 
 import logging
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import IO
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -25,16 +31,18 @@ from leads.csv_files import (
     sniff,
 )
 from leads.models import LeadImport, LeadImportRejection
-from leads.services import CaptureStatus, ExistingLeadPolicy, leads_capture_bulk
+from leads.services import CaptureItem, CaptureStatus, ExistingLeadPolicy, leads_capture_bulk
 from smarketing.models import User
 from smarketing.roles import Action
 from smarketing.tasks import enqueue
 
 logger = logging.getLogger(__name__)
 
-# Rows per transaction: one capture batch (≈0.3 s for 2,000 rows on PostgreSQL), so the progress bar
-# moves every second or so and a crash loses at most one batch, which the next run redoes.
-IMPORT_BATCH_ROWS = 2000
+# Rows per transaction: one capture batch (≈5 s for 10,000 rows on PostgreSQL at load average 5, about
+# half Python, half database), so the progress bar moves every few seconds and a crash loses at most one
+# batch, which the next run redoes. Against 2,000-row batches, the fewer statements and commits save an
+# eighth of the database time.
+IMPORT_BATCH_ROWS = 10_000
 # A running import whose worker has not committed a batch for this long has lost its worker.
 IMPORT_STALE_AFTER = timedelta(minutes=5)
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
@@ -103,6 +111,77 @@ def lead_import_preview(*, lead_import: LeadImport, mapping: list[str]) -> list[
     return rows
 
 
+@dataclass(frozen=True)
+class _ImportRow:
+    line: int
+    cells: list[str]
+    capture: CaptureItem | str  # or the reason the row is rejected
+
+
+def _mapped_batches(*, raw: IO[bytes], lead_import: LeadImport, skip: int) -> Iterator[tuple[list[_ImportRow], int]]:
+    """The file's rows after the first `skip`, mapped to captures, in batches: (rows, bytes read so far)."""
+    shape = CsvShape(encoding=lead_import.encoding, delimiter=lead_import.delimiter, header=lead_import.header)
+    keys = property_keys(lead_import.header)
+    batch: list[_ImportRow] = []
+    for line, cells in iter_rows(raw, shape):
+        if skip:
+            skip -= 1
+            continue
+        batch.append(_ImportRow(line=line, cells=cells, capture=row_to_capture(cells, lead_import.mapping, keys)))
+        if len(batch) == IMPORT_BATCH_ROWS:
+            yield batch, raw.tell()
+            batch = []
+    if batch:
+        yield batch, lead_import.size
+
+
+_READ_AHEAD_END = object()
+
+
+def _read_ahead(batches: Iterator[tuple[list[_ImportRow], int]]) -> Iterator[tuple[list[_ImportRow], int]]:
+    """The same batches, the next one read and mapped in a thread while the caller writes the current one.
+
+    Reading and mapping is pure Python (no database), and a batch's write spends half its time waiting on
+    PostgreSQL with the GIL released: the two overlap. One batch ahead at most, so memory stays flat.
+    Errors in the thread are raised here, in the caller's thread.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(entry: tuple[object, BaseException | None]) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                offer((batch, None))
+                if stop.is_set():
+                    return
+            offer((_READ_AHEAD_END, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
+            offer((None, exc))
+
+    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch, error = ready.get()
+            if error is not None:
+                raise error
+            if batch is _READ_AHEAD_END:
+                return
+            yield batch
+    finally:
+        # The caller stopped (done, or a batch failed): the thread ends before the file it reads is closed.
+        stop.set()
+        thread.join()
+
+
 def lead_import_run(*, import_id: int) -> LeadImport | None:
     """The import job: streams the file in batches through leads_capture_bulk, one transaction a batch.
 
@@ -119,23 +198,11 @@ def lead_import_run(*, import_id: int) -> LeadImport | None:
     lead_import = LeadImport.objects.select_related("created_by").get(pk=import_id)
     if lead_import.started_at is None:
         LeadImport.objects.filter(pk=import_id).update(started_at=now)
-    shape = CsvShape(encoding=lead_import.encoding, delimiter=lead_import.delimiter, header=lead_import.header)
-    keys = property_keys(lead_import.header)
     try:
-        with lead_import.file.open("rb") as stored:
-            raw = stored.file
-            skip = lead_import.rows_done
-            batch: list[tuple[int, list[str]]] = []
-            for line, cells in iter_rows(raw, shape):
-                if skip:
-                    skip -= 1
-                    continue
-                batch.append((line, cells))
-                if len(batch) == IMPORT_BATCH_ROWS:
-                    _lead_import_batch(lead_import=lead_import, batch=batch, keys=keys, bytes_done=raw.tell())
-                    batch = []
-            if batch:
-                _lead_import_batch(lead_import=lead_import, batch=batch, keys=keys, bytes_done=lead_import.size)
+        with lead_import.file.open("rb") as stored, closing(_read_ahead(
+                _mapped_batches(raw=stored.file, lead_import=lead_import, skip=lead_import.rows_done))) as batches:
+            for rows, bytes_done in batches:
+                _lead_import_batch(lead_import=lead_import, rows=rows, bytes_done=bytes_done)
     except Exception as exc:
         logger.exception("Import %s failed", import_id)
         LeadImport.objects.filter(pk=import_id).update(
@@ -150,30 +217,26 @@ def lead_import_run(*, import_id: int) -> LeadImport | None:
 
 
 @transaction.atomic
-def _lead_import_batch(*, lead_import: LeadImport, batch: list[tuple[int, list[str]]], keys: list[str],
-                       bytes_done: int) -> None:
+def _lead_import_batch(*, lead_import: LeadImport, rows: list[_ImportRow], bytes_done: int) -> None:
     rejections: list[LeadImportRejection] = []
-    items = []
-    kept: list[tuple[int, list[str]]] = []
-    for line, cells in batch:
-        capture = row_to_capture(cells, lead_import.mapping, keys)
-        if isinstance(capture, str):
-            rejections.append(LeadImportRejection(lead_import=lead_import, line=line, reason=capture, values=cells))
-        else:
-            items.append(capture)
-            kept.append((line, cells))
-    outcomes = leads_capture_bulk(items=items, actor=lead_import.created_by, existing=lead_import.existing)
+    kept = [row for row in rows if not isinstance(row.capture, str)]
+    for row in rows:
+        if isinstance(row.capture, str):
+            rejections.append(LeadImportRejection(lead_import=lead_import, line=row.line, reason=row.capture,
+                                                  values=row.cells))
+    outcomes = leads_capture_bulk(items=[row.capture for row in kept], actor=lead_import.created_by,
+                                  existing=lead_import.existing)
     counts = dict.fromkeys(CaptureStatus.values, 0)
-    for (line, cells), outcome in zip(kept, outcomes, strict=True):
+    for row, outcome in zip(kept, outcomes, strict=True):
         counts[outcome.status] += 1
         if outcome.status == CaptureStatus.ERROR:
             reason = "; ".join(f"{name.replace('_', ' ').capitalize()}: {' '.join(messages)}"
                                for name, messages in outcome.errors.items())
-            rejections.append(LeadImportRejection(lead_import=lead_import, line=line, reason=reason[:500],
-                                                  values=cells))
+            rejections.append(LeadImportRejection(lead_import=lead_import, line=row.line, reason=reason[:500],
+                                                  values=row.cells))
     LeadImportRejection.objects.bulk_create(rejections, batch_size=1000)
     LeadImport.objects.filter(pk=lead_import.pk).update(
-        rows_done=F("rows_done") + len(batch), bytes_done=bytes_done, heartbeat_at=timezone.now(),
+        rows_done=F("rows_done") + len(rows), bytes_done=bytes_done, heartbeat_at=timezone.now(),
         created_count=F("created_count") + counts[CaptureStatus.CREATED],
         updated_count=F("updated_count") + counts[CaptureStatus.UPDATED],
         unchanged_count=F("unchanged_count") + counts[CaptureStatus.UNCHANGED],

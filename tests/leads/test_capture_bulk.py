@@ -141,6 +141,25 @@ def test_a_batch_costs_the_same_number_of_queries_at_any_size(marketer):
 
 
 @pytest.mark.django_db
+def test_tabs_line_breaks_backslashes_and_null_spellings_are_stored_as_given(marketer):
+    # PostgreSQL stores new leads through COPY's text format, where these characters are syntax.
+    title = "Head\tof\nIT \\ R\r\nD"
+    properties = {"note": "line one\nline two\t\\N", "empty": "", "none": None}
+
+    outcomes = leads_capture_bulk(items=[
+        CaptureItem(email="tab@acme.com", fields={"job_title": title, "last_name": "\\N", "phone": ""},
+                    company_name="Acme\tGmbH", properties=properties),
+    ], actor=marketer)
+
+    lead = Lead.objects.get(pk=outcomes[0].lead_id)
+    assert (lead.job_title, lead.last_name, lead.phone) == (title, "\\N", "")
+    assert lead.properties == properties
+    assert lead.company.name == "Acme\tGmbH"
+    assert lead.capture_fingerprint is not None
+    assert StageChange.objects.filter(lead=lead, to_stage="new", changed_by=marketer).count() == 1
+
+
+@pytest.mark.django_db
 def test_lead_capture_is_the_bulk_capture_of_one_item(marketer):
     first = lead_capture(email="jane@acme.com", fields={"first_name": "Jane"}, actor=marketer)
     [outcome] = leads_capture_bulk(items=[CaptureItem(email="jane@acme.com", fields={"first_name": "Jane"})],
