@@ -283,6 +283,8 @@ AXES_CLIENT_IP_CALLABLE = "smarketing.login_throttle.client_address"
 AXES_LOCKOUT_CALLABLE = "smarketing.login_throttle.lockout_response"
 # Never store what people typed as a password, even a wrong one, in the attempt log.
 AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_password2"]
+# Lockouts are still logged as warnings; every successful sign-in and the start-up banner are not.
+AXES_VERBOSE = False
 
 # --- I18N ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
