@@ -583,6 +583,12 @@ def routing_rule_delete(*, actor: User, rule: RoutingRule) -> None:
     rule.delete()
 
 
+def _rep_room(rep: User) -> dict[str, object]:
+    """What routing reads of a rep, as the audit entry names it."""
+    return {"capacity": rep.capacity, "territory": rep.territory, "away": rep.is_away,
+            "manager": str(rep.manager) if rep.manager_id else "—"}
+
+
 @transaction.atomic
 def rep_room_update(*, actor: User, rep: User, capacity: int, territory: list[str], is_away: bool,
                     manager: User | None) -> User:
@@ -593,13 +599,11 @@ def rep_room_update(*, actor: User, rep: User, capacity: int, territory: list[st
         raise ValidationError("Only sales reps take handoffs.")
     if manager is not None and manager.role != Role.SALES_MANAGER:
         raise ValidationError({"manager": "Choose a sales manager."})
-    before = {"capacity": rep.capacity, "territory": rep.territory, "away": rep.is_away,
-              "manager": str(rep.manager) if rep.manager_id else "—"}
+    before = _rep_room(rep)
     rep.capacity, rep.is_away, rep.manager = capacity, is_away, manager
     rep.territory = sorted({code.strip().upper() for code in territory if code.strip()})
     rep.save(update_fields=["capacity", "territory", "is_away", "manager"])
-    after = {"capacity": rep.capacity, "territory": rep.territory, "away": rep.is_away,
-             "manager": str(rep.manager) if rep.manager_id else "—"}
+    after = _rep_room(rep)
     changes = [f"{name} {before[name]} → {after[name]}" for name in before if before[name] != after[name]]
     audit_record(actor=actor, action="routing.rep_update", target=rep,
                  summary=f"{rep}: {'; '.join(changes) if changes else 'no change'}")
