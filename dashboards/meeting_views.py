@@ -1,13 +1,15 @@
 """The weekly smarketing meeting, the monthly management meeting and the monthly report."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from dashboards.models import ActionItem, Meeting
@@ -15,8 +17,10 @@ from dashboards.periods import local_today, month_start, week_monday
 from dashboards.reports import (
     action_items_for,
     meeting_find,
+    month_period,
     monthly_report,
     monthly_report_csv_text,
+    week_period,
     weekly_agenda,
 )
 from dashboards.selectors import cached
@@ -68,7 +72,7 @@ def weekly_meeting(request: HttpRequest, monday: date) -> HttpResponse:
     if monday.weekday() != 0:
         return redirect("meetings:weekly", monday=week_monday(monday))
     context = _meeting_context(request, Meeting.Kind.WEEKLY, monday)
-    context.update(agenda=cached("weekly-agenda", (monday,), lambda: weekly_agenda(monday=monday)),
+    context.update(reviewed=week_period(monday - timedelta(days=7)), agenda_html=_weekly_agenda_html(request, monday),
                    month_first=month_start(monday), previous_start=date.fromordinal(monday.toordinal() - 7),
                    next_start=date.fromordinal(monday.toordinal() + 7))
     return render(request, "dashboards/meeting.html", context)
@@ -80,10 +84,27 @@ def monthly_meeting(request: HttpRequest, first: date) -> HttpResponse:
     from dashboards.periods import add_months
 
     context = _meeting_context(request, Meeting.Kind.MONTHLY, first)
-    context.update(report=cached("monthly-report", (first,), lambda: monthly_report(first=first)),
-                   previous_start=add_months(first, -1),
+    context.update(report_html=_monthly_report_html(request, first), previous_start=add_months(first, -1),
                    next_start=add_months(first, 1))
     return render(request, "dashboards/meeting.html", context)
+
+
+def _weekly_agenda_html(request: HttpRequest, monday: date) -> str:
+    """The weekly agenda, computed and rendered at most once a minute (see cached()): it holds no form."""
+    def build() -> str:
+        return render_to_string("dashboards/meeting.html#agenda", {"agenda": weekly_agenda(monday=monday)},
+                                request=request)
+
+    return mark_safe(cached("weekly-agenda-html", (monday,), build))  # noqa: S308 - our own template
+
+
+def _monthly_report_html(request: HttpRequest, first: date) -> str:
+    """The month's report, computed and rendered at most once a minute (see cached()): it holds no form."""
+    def build() -> str:
+        return render_to_string("dashboards/monthly_report.html#report", {"report": monthly_report(first=first)},
+                                request=request)
+
+    return mark_safe(cached("monthly-report-html", (first,), build))  # noqa: S308 - our own template
 
 
 def _kind(kind: str) -> str:
@@ -153,8 +174,8 @@ def monthly_report_page(request: HttpRequest, first: date) -> HttpResponse:
 
     first = month_start(first)
     return render(request, "dashboards/monthly_report.html", {
-        "report": cached("monthly-report", (first,), lambda: monthly_report(first=first)), "previous_start": add_months(first, -1),
-        "next_start": add_months(first, 1)})
+        "first": first, "period": month_period(first), "report_html": _monthly_report_html(request, first),
+        "previous_start": add_months(first, -1), "next_start": add_months(first, 1)})
 
 
 def monthly_report_csv(request: HttpRequest, first: date) -> HttpResponse:

@@ -229,23 +229,47 @@ def feedback_loop(request: HttpRequest) -> HttpResponse:
     period, filters = state["period"], state["filters"]
     by = request.GET.get("by") if request.GET.get("by") in ("source", "campaign", "persona", "rep", "team") else "source"
     search = (request.GET.get("q") or "").strip()
-    parts = (period.current, period.previous, filters, by)
     context = {**state, "by": by, "search": search, "period_choices": PERIOD_CHOICES,
-               "dimension_labels": DIMENSION_LABELS,
-               "texts": cached("feedback-texts", (filters, search),
-                               lambda: feedback_texts(filters=filters, search=search))}
+               "dimension_labels": DIMENSION_LABELS}
+    texts_html = _feedback_texts_html(request, context)
     if request.htmx and request.htmx.target == "feedback-texts":
-        return render(request, "dashboards/feedback.html#feedback-texts", context)
-    context.update(cached("feedback", parts, lambda: {
-        "objections": objections_heard(period=period, filters=filters),
-        "without_content": objections_without_content(),
-        "reasons": feedback_reasons(period=period, filters=filters, by=by),
-        "quality": feedback_quality(period=period, filters=filters, by=by),
-    }), can_edit_content=request.user.can(Action.CONTENT_EDIT))
+        return HttpResponse(texts_html)
+    panels_html = _feedback_panels_html(request, context)
     if request.htmx and request.htmx.target == "dashboard-panels":
-        return render(request, "dashboards/feedback.html#dashboard-panels", context)
-    context["choices"] = filter_choices()
+        return HttpResponse(panels_html)
+    context.update(choices=filter_choices(), panels_html=mark_safe(panels_html),  # noqa: S308 - our own template
+                   texts_html=mark_safe(texts_html))  # noqa: S308
     return render(request, "dashboards/feedback.html", context)
+
+
+def _feedback_texts_html(request: HttpRequest, context: dict) -> str:
+    """What sales wrote, rendered at most once a minute per filter and search (see cached())."""
+    filters, search = context["filters"], context["search"]
+
+    def build() -> str:
+        texts = feedback_texts(filters=filters, search=search)
+        return render_to_string("dashboards/feedback.html#feedback-texts", {**context, "texts": texts}, request=request)
+
+    return cached("feedback-texts", (filters, search), build)
+
+
+def _feedback_panels_html(request: HttpRequest, context: dict) -> str:
+    """Objections, reasons and ratings, rendered at most once a minute per view and edit right (see cached())."""
+    period, filters, by = context["period"], context["filters"], context["by"]
+    can_edit_content = request.user.can(Action.CONTENT_EDIT)
+
+    def build() -> str:
+        figures = {
+            "objections": objections_heard(period=period, filters=filters),
+            "without_content": objections_without_content(),
+            "reasons": feedback_reasons(period=period, filters=filters, by=by),
+            "quality": feedback_quality(period=period, filters=filters, by=by),
+        }
+        return render_to_string("dashboards/feedback.html#dashboard-panels",
+                                {**context, **figures, "can_edit_content": can_edit_content}, request=request)
+
+    return cached("feedback-panels", (period.key, period.current, period.previous, filters, by, can_edit_content),
+                  build)
 
 
 def email_preferences(request: HttpRequest) -> HttpResponse:
@@ -355,12 +379,16 @@ def compliance(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     state = _dashboard_state(request)
     period = state["period"]
-    context = {**state, "period_choices": PERIOD_CHOICES,
-               "compliance": cached("compliance", (period.current, period.previous),
-                                    lambda: sla_compliance(period=period))}
+
+    def build() -> str:
+        context = {**state, "compliance": sla_compliance(period=period)}
+        return render_to_string("dashboards/compliance.html#dashboard-panels", context, request=request)
+
+    panels_html = cached("compliance-panels", (period.key, period.current, period.previous), build)
     if request.htmx and request.htmx.target == "dashboard-panels":
-        return render(request, "dashboards/compliance.html#dashboard-panels", context)
-    return render(request, "dashboards/compliance.html", context)
+        return HttpResponse(panels_html)
+    return render(request, "dashboards/compliance.html", {
+        **state, "period_choices": PERIOD_CHOICES, "panels_html": mark_safe(panels_html)})  # noqa: S308
 
 
 def goals(request: HttpRequest) -> HttpResponse:
@@ -371,4 +399,10 @@ def goals(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     from dashboards.periods import local_today
 
-    return render(request, "dashboards/goals.html", {"goals": cached("goals", (local_today(),), goals_with_forecast)})
+    today = local_today()
+
+    def build() -> str:
+        return render_to_string("dashboards/goals.html#goals", {"goals": goals_with_forecast()}, request=request)
+
+    return render(request, "dashboards/goals.html",
+                  {"goals_html": mark_safe(cached("goals-html", (today,), build))})  # noqa: S308 - our own template
