@@ -167,7 +167,7 @@ def _build_organisation(*, reps: int, leads_per_rep: int) -> dict:
     def signed_in(user: User) -> str:
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "smarketing.auth_backends.UserWithTeamBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         return session.session_key

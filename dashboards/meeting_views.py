@@ -62,8 +62,21 @@ def _meeting_context(request: HttpRequest, kind: str, start: date) -> dict:
     return {
         "kind": kind, "start": start, "meeting": meeting_find(kind=kind, period_start=start),
         "action_items": action_items_for(kind=kind, period_start=start),
-        "action_form": ActionItemForm(), "note_form": NoteForm(), "today": local_today(),
+        "action_form": ActionItemForm(), "action_fields_html": _empty_action_fields_html(),
+        "note_form": NoteForm(), "today": local_today(),
     }
+
+
+def _empty_action_fields_html() -> str:
+    """The empty fields of a new action item (what, who, by when), rendered at most once a minute (see
+    cached()): the people to choose from rarely change, and a newly invited colleague is listed within the
+    minute. A form sent back with errors is rendered as it is, with its values and messages."""
+    def build() -> str:
+        form = ActionItemForm()
+        return "".join(render_to_string("includes/field.html", {"field": form[name]})
+                       for name in ("title", "owner", "due_on"))
+
+    return mark_safe(cached("meeting-action-fields", (), build))  # noqa: S308 - our own template
 
 
 def weekly_meeting(request: HttpRequest, monday: date) -> HttpResponse:

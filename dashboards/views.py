@@ -191,7 +191,20 @@ def calibration(request: HttpRequest) -> HttpResponse:
         "suggests_changes": bool(result and any(rule.get("suggested") is not None and rule["suggested"] != rule["points"]
                                                 for rule in result.get("rules", []))),
     }
+    if result is not None and result.get("enough"):
+        context.update(_calibration_tables_html(snapshot, result))
     return render(request, "dashboards/calibration.html", context)
+
+
+def _calibration_tables_html(snapshot: CalibrationSnapshot, result: dict) -> dict:
+    """The score bands and each rule's lift as HTML, rendered once a minute per snapshot (a snapshot never
+    changes: a recomputation is a new one)."""
+    def build() -> dict:
+        return {name: render_to_string(f"dashboards/calibration.html#calibration-{name}", {"result": result})
+                for name in ("bands", "rules")}
+
+    tables = cached("calibration-tables", (snapshot.pk,), build)
+    return {"bands_html": mark_safe(tables["bands"]), "rules_html": mark_safe(tables["rules"])}  # noqa: S308
 
 
 @require_POST

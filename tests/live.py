@@ -41,7 +41,7 @@ def session_cookie(user) -> dict[str, str]:
     server must run with this process' SECRET_KEY: live_server_env())."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "smarketing.auth_backends.UserWithTeamBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return {settings.SESSION_COOKIE_NAME: session.session_key}

@@ -33,9 +33,9 @@ def test_a_repeated_dashboard_view_runs_only_the_sign_in_queries(marketer, clien
                                                     reverse("dashboards:goals"),
                                                     reverse("meetings:monthly_report", args=[date(2026, 2, 1)]))]
 
-    # The page shell only (session, user, their team, unread notifications): the panels' figures and HTML
+    # The page shell only (the signed-in person with their team, their unread notifications): the panels' figures and HTML
     # come from the cache.
-    assert queries == [4, 4, 4, 4]
+    assert queries == [2, 2, 2, 2]
 
 
 @freeze_time(NOW)
