@@ -9,7 +9,8 @@ puts the demo agreement in force, then measures:
   to the baseline, with `--workers` chunks at once (a Celery worker's concurrency; 2 on 2 cores);
 - the same full rescore again (same version: only the rows whose score moved are rewritten);
 - the full rescore a new version in force starts (the same rules as the next number: every row rewritten);
-- the incremental rescore of `--touched` leads that just received an activity;
+- the incremental rescore of `--touched` leads that just received an activity, `--workers` batches at once
+  (RESCORE_WORKERS, the minute job's setting);
 - the what-if of a draft scoring version over every lead.
 Ends with one JSON line.
 """
@@ -113,7 +114,7 @@ def main() -> None:
     )
     Lead.objects.filter(pk__in=touched_ids).update(updated_at=now, last_activity_at=now)
     started = time.perf_counter()
-    rescored = rescore_stale(limit=args.touched * 2)
+    rescored = rescore_stale(limit=args.touched * 2, workers=args.workers)
     incremental = time.perf_counter() - started
     print(f"incremental rescore: {rescored:,} touched leads in {incremental:.2f} s", flush=True)
 

@@ -411,6 +411,23 @@ def rescore_run_chunk(*, run_id: int, id_from: int, id_to: int) -> int:
     return scored
 
 
+def _on_connections(function, items: list, *, workers: int):
+    """function(item) for each item, in order; with `workers` > 1, that many at once, each on its own
+    database connection (closed when its work is done), so PostgreSQL scores on every core."""
+    if workers <= 1:
+        yield from (function(item) for item in items)
+        return
+
+    def on_own_connection(item):
+        try:
+            return function(item)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(on_own_connection, items)
+
+
 def rescore_all(*, reason: str, progress=None, workers: int = 1) -> RescoreRun | None:
     """A full rescore in this process, chunk after chunk (the command and the benchmark use it).
 
@@ -421,22 +438,11 @@ def rescore_all(*, reason: str, progress=None, workers: int = 1) -> RescoreRun |
         return None
     bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
     chunks = rescore_chunks(bounds["low"], bounds["high"])
-    if workers <= 1:
-        for index, (id_from, id_to) in enumerate(chunks, start=1):
-            rescore_run_chunk(run_id=run.pk, id_from=id_from, id_to=id_to)
-            if progress:
-                progress(index, run.chunks_total)
-    else:
-        def chunk_on_own_connection(bounds: tuple[int, int]) -> None:
-            try:
-                rescore_run_chunk(run_id=run.pk, id_from=bounds[0], id_to=bounds[1])
-            finally:
-                connection.close()
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for index, _ in enumerate(pool.map(chunk_on_own_connection, chunks), start=1):
-                if progress:
-                    progress(index, run.chunks_total)
+    for index, _ in enumerate(_on_connections(lambda bounds: rescore_run_chunk(run_id=run.pk, id_from=bounds[0],
+                                                                               id_to=bounds[1]),
+                                              chunks, workers=workers), start=1):
+        if progress:
+            progress(index, run.chunks_total)
     run.refresh_from_db()
     return run
 
@@ -451,8 +457,11 @@ def stale_lead_ids(*, since: datetime | None, version: ScoringVersion, limit: in
     return list(stale.order_by("updated_at", "id").values_list("id", flat=True)[:limit])
 
 
-def rescore_stale(*, limit: int = 50_000) -> int:
-    """Rescores and qualifies the leads touched since the last incremental run (level-triggered)."""
+def rescore_stale(*, limit: int = 50_000, workers: int = 1) -> int:
+    """Rescores and qualifies the leads touched since the last incremental run (level-triggered).
+
+    With `workers` > 1 (the job passes RESCORE_WORKERS), that many batches of ID_BATCH leads run at once,
+    each on its own connection. The batches are disjoint, so they never wait on each other's locks."""
     version = scoring_version_active()
     if version is None:
         return 0
@@ -462,14 +471,14 @@ def rescore_stale(*, limit: int = 50_000) -> int:
     full = RescoreRun.objects.filter(kind=RescoreRun.Kind.FULL, version=version).order_by("-started_at").first()
     if full is None or (full.finished_at is None and full.started_at < started - FULL_RUN_GIVEN_UP_AFTER):
         # The version in force was never fully applied (a lost message, a crashed run): do that first.
-        rescore_all(reason="version in force not yet applied to every lead")
+        rescore_all(reason="version in force not yet applied to every lead", workers=workers)
         return Lead.objects.count()
     if full.finished_at is None:
         return 0  # a full run is under way; it covers every lead
     if Persona.objects.filter(updated_at__gt=full.started_at, updated_at__lt=started - LOST_MESSAGE_GRACE).exists():
         # A persona changed after the last full run started, and no full run followed: its message was lost
         # (broker down). Apply it now, not at the nightly run.
-        rescore_all(reason="a persona changed and its rescore message was lost")
+        rescore_all(reason="a persona changed and its rescore message was lost", workers=workers)
         return Lead.objects.count()
     since_candidates = [run.started_at for run in (last, full) if run is not None]
     since = max(since_candidates) if since_candidates else None
@@ -482,11 +491,15 @@ def rescore_stale(*, limit: int = 50_000) -> int:
     watermark = since if len(ids) == limit else started
     scored_at = timezone.now()
     compiled = CompiledVersion.load(version)
-    scored = qualified = 0
-    for start in range(0, len(ids), ID_BATCH):
-        scope = LeadScope(ids=ids[start:start + ID_BATCH])
-        scored += leads_rescore(compiled=compiled, scope=scope, now=scored_at)
-        qualified += leads_qualify(scope=scope, now=timezone.now())
+
+    def score_batch(batch: list[int]) -> tuple[int, int]:
+        scope = LeadScope(ids=batch)
+        return (leads_rescore(compiled=compiled, scope=scope, now=scored_at),
+                leads_qualify(scope=scope, now=timezone.now()))
+
+    batches = [ids[start:start + ID_BATCH] for start in range(0, len(ids), ID_BATCH)]
+    counts = list(_on_connections(score_batch, batches, workers=workers))
+    scored, qualified = sum(n for n, _ in counts), sum(n for _, n in counts)
     RescoreRun.objects.create(kind=RescoreRun.Kind.INCREMENTAL, version=version, started_at=watermark,
                               finished_at=timezone.now(), chunks_total=1, chunks_done=1, leads_scored=scored,
                               leads_qualified=qualified, reason=f"{len(ids)} leads changed")

@@ -1,6 +1,7 @@
 """Celery adapters for rescoring: thin, idempotent, safe to run twice."""
 
 from celery import group, shared_task
+from django.conf import settings
 from django.db.models import Max, Min
 
 from leads.models import Lead
@@ -30,4 +31,4 @@ def rescore_full_task(*, reason: str = "") -> int | None:
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
 def rescore_stale_task() -> int:
     """Every minute (beat): leads touched since the last run get their score and qualification."""
-    return rescore_stale()
+    return rescore_stale(workers=settings.RESCORE_WORKERS)

@@ -21,6 +21,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _rescore_on_the_test_connection(settings):
+    # A test's data lives in its open transaction, which other connections cannot see; the batches on their
+    # own connections are tested apart (test_rescoring_jobs, with transaction=True).
+    settings.RESCORE_WORKERS = 1
+
+
+@pytest.fixture(autouse=True)
 def _broker_and_cache_not_paused():
     # A test that breaks the broker or Redis pauses them for this process (smarketing.tasks, .cache);
     # the next test starts with both reachable again.

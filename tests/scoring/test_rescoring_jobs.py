@@ -5,6 +5,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.db import connection
 from django.core.management import CommandError, call_command
 from freezegun import freeze_time
 
@@ -130,6 +131,27 @@ def test_no_version_in_force_no_rescore(db):
     assert rescore_stale() == 0
     assert rescore_all(reason="none") is None
     assert not LeadScore.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="batches on their own connections need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_batches_scored_at_once_on_their_own_connections_give_each_lead_its_own_score(clock, views_worth_five,
+                                                                                       monkeypatch):
+    leads = [LeadFactory() for _ in range(5)]
+    rescore_all(reason="baseline")
+    clock.move_to(LATER)
+    for count, lead in enumerate(leads, start=1):  # lead n viewed n pages: 5 × n points
+        for minute in range(count):
+            view(lead, LATER - timedelta(minutes=minute + 1))
+    monkeypatch.setattr(services, "ID_BATCH", 2)  # three batches for the two workers
+
+    assert rescore_stale(workers=2) == 5
+
+    assert [score_row(lead) for lead in leads] == [(5, LATER), (10, LATER), (15, LATER), (20, LATER), (25, LATER)]
+    assert [Lead.objects.get(pk=lead.pk).stage for lead in leads] == [Stage.NEW, Stage.NEW, Stage.MQL, Stage.MQL,
+                                                                       Stage.MQL]
+    run = RescoreRun.objects.get(kind=RescoreRun.Kind.INCREMENTAL)
+    assert (run.leads_scored, run.leads_qualified) == (5, 3)
 
 
 def test_more_stale_leads_than_one_run_takes_are_all_rescored_over_several_runs(clock, views_worth_five):

@@ -18,7 +18,7 @@ IMPROPERLY_CONFIGURED = "django.core.exceptions.ImproperlyConfigured: "
 SETTINGS_VARIABLES = (
     "DJANGO_DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL", "REDIS_URL",
     "DJANGO_HTTPS", "SECURE_HSTS_SECONDS", "CELERY_TASK_ALWAYS_EAGER", "TIME_ZONE", "LOG_LEVEL", "EMAIL_BACKEND",
-    "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS", "TRUSTED_PROXY_COUNT",
+    "LOGIN_FAILURES_PER_ACCOUNT", "LOGIN_FAILURES_PER_ADDRESS", "TRUSTED_PROXY_COUNT", "RESCORE_WORKERS",
 )
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
@@ -134,8 +134,10 @@ def test_other_unreadable_variables_are_refused_by_name(name, raw, run):
     ("LOGIN_FAILURES_PER_ADDRESS", "0"),
     ("LOGIN_FAILURES_PER_ADDRESS", "many"),
     ("TRUSTED_PROXY_COUNT", "-1"),
+    ("RESCORE_WORKERS", "0"),
+    ("RESCORE_WORKERS", "two"),
 ])
-def test_sign_in_throttle_limits_out_of_range_are_refused_by_name(name, raw, run):
+def test_counts_out_of_range_are_refused_by_name(name, raw, run):
     message = configuration_error(run(["-c", PRINT_SETTINGS], **{name: raw}))
 
     assert message.startswith(f"{name}=")
