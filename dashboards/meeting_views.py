@@ -23,7 +23,7 @@ from dashboards.reports import (
     week_period,
     weekly_agenda,
 )
-from dashboards.selectors import cached
+from dashboards.selectors import cached, cached_html
 from dashboards.services import action_item_add, action_item_set_done, meeting_note_add
 from smarketing.models import User
 from smarketing.roles import Action
@@ -104,20 +104,14 @@ def monthly_meeting(request: HttpRequest, first: date) -> HttpResponse:
 
 def _weekly_agenda_html(request: HttpRequest, monday: date) -> str:
     """The weekly agenda, computed and rendered at most once a minute (see cached()): it holds no form."""
-    def build() -> str:
-        return render_to_string("dashboards/meeting.html#agenda", {"agenda": weekly_agenda(monday=monday)},
-                                request=request)
-
-    return mark_safe(cached("weekly-agenda-html", (monday,), build))  # noqa: S308 - our own template
+    return cached_html("weekly-agenda-html", (monday,), "dashboards/meeting.html#agenda",
+                       lambda: {"agenda": weekly_agenda(monday=monday)}, request=request)
 
 
 def _monthly_report_html(request: HttpRequest, first: date) -> str:
     """The month's report, computed and rendered at most once a minute (see cached()): it holds no form."""
-    def build() -> str:
-        return render_to_string("dashboards/monthly_report.html#report", {"report": monthly_report(first=first)},
-                                request=request)
-
-    return mark_safe(cached("monthly-report-html", (first,), build))  # noqa: S308 - our own template
+    return cached_html("monthly-report-html", (first,), "dashboards/monthly_report.html#report",
+                       lambda: {"report": monthly_report(first=first)}, request=request)
 
 
 def _kind(kind: str) -> str:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 
 from dashboards.metrics import (
     EXITS,
@@ -730,3 +732,10 @@ def cached(name: str, parts: tuple, compute):
         value = compute()
         cache.set(key, value, seconds)
     return value
+
+
+def cached_html(name: str, parts: tuple, template: str, context, *, request=None) -> SafeString:
+    """`template` rendered with `context()` (called only when the cache misses), kept like cached(). Only for
+    HTML that is the same for everyone sharing `parts`: no form, no CSRF token, nothing personal."""
+    html = cached(name, parts, lambda: render_to_string(template, context(), request=request))
+    return mark_safe(html)  # noqa: S308 - our own template, escaped as it rendered

@@ -16,7 +16,7 @@ from dashboards.selectors import (
     DIMENSION_LABELS,
     DIMENSIONS,
     OPEN_FOR_SALES,
-    cached,
+    cached_html,
     calibration_is_stale,
     calibration_latest,
     closed_loop,
@@ -124,11 +124,9 @@ def _state_parts(state: dict, public: bool) -> tuple:
 
 def _funnel_panels(request: HttpRequest, state: dict, *, public: bool) -> str:
     """The funnel's panels as HTML, computed and rendered at most once a minute per view (see cached())."""
-    def build() -> str:
-        context = {**state, **funnel_context(**state), "dimension_labels": DIMENSION_LABELS, "public": public}
-        return render_to_string("dashboards/funnel.html#dashboard-panels", context, request=request)
-
-    return cached("funnel-panels", _state_parts(state, public), build)
+    return cached_html("funnel-panels", _state_parts(state, public), "dashboards/funnel.html#dashboard-panels",
+                       lambda: {**state, **funnel_context(**state), "dimension_labels": DIMENSION_LABELS,
+                                "public": public}, request=request)
 
 
 def _share_button(request: HttpRequest, *, out_of_band: bool) -> str:
@@ -144,17 +142,15 @@ def funnel(request: HttpRequest) -> HttpResponse:
     state = _dashboard_state(request)
     target = request.htmx.target if request.htmx else None
     if target == "breakdown":
-        def build() -> str:
-            context = {**state, "dimension_labels": DIMENSION_LABELS, "public": False,
-                       "breakdown": funnel_breakdown(span=state["period"].current, filters=state["filters"],
-                                                     by=state["by"])}
-            return render_to_string("dashboards/funnel.html#breakdown", context, request=request)
-
-        return HttpResponse(cached("funnel-breakdown", _state_parts(state, False), build))
+        return HttpResponse(cached_html(
+            "funnel-breakdown", _state_parts(state, False), "dashboards/funnel.html#breakdown",
+            lambda: {**state, "dimension_labels": DIMENSION_LABELS, "public": False,
+                     "breakdown": funnel_breakdown(span=state["period"].current, filters=state["filters"],
+                                                   by=state["by"])}, request=request))
     panels = _funnel_panels(request, state, public=False)
     if target == "dashboard-panels":
         return HttpResponse(panels + _share_button(request, out_of_band=True))
-    context = {**state, "panels_html": mark_safe(panels),  # noqa: S308 - our own rendered template
+    context = {**state, "panels_html": panels,
                "share_button": mark_safe(_share_button(request, out_of_band=False)),  # noqa: S308
                "period_choices": PERIOD_CHOICES, "choices": filter_choices()}
     return render(request, "dashboards/funnel.html", context)
@@ -199,12 +195,9 @@ def calibration(request: HttpRequest) -> HttpResponse:
 def _calibration_tables_html(snapshot: CalibrationSnapshot, result: dict) -> dict:
     """The score bands and each rule's lift as HTML, rendered once a minute per snapshot (a snapshot never
     changes: a recomputation is a new one)."""
-    def build() -> dict:
-        return {name: render_to_string(f"dashboards/calibration.html#calibration-{name}", {"result": result})
-                for name in ("bands", "rules")}
-
-    tables = cached("calibration-tables", (snapshot.pk,), build)
-    return {"bands_html": mark_safe(tables["bands"]), "rules_html": mark_safe(tables["rules"])}  # noqa: S308
+    return {f"{name}_html": cached_html(f"calibration-{name}", (snapshot.pk,),
+                                        f"dashboards/calibration.html#calibration-{name}", lambda: {"result": result})
+            for name in ("bands", "rules")}
 
 
 @require_POST
@@ -239,7 +232,6 @@ def feedback_loop(request: HttpRequest) -> HttpResponse:
     if not request.user.can(Action.LEAD_VIEW):
         raise PermissionDenied
     state = _dashboard_state(request)
-    period, filters = state["period"], state["filters"]
     by = request.GET.get("by") if request.GET.get("by") in ("source", "campaign", "persona", "rep", "team") else "source"
     search = (request.GET.get("q") or "").strip()
     context = {**state, "by": by, "search": search, "period_choices": PERIOD_CHOICES,
@@ -250,39 +242,29 @@ def feedback_loop(request: HttpRequest) -> HttpResponse:
     panels_html = _feedback_panels_html(request, context)
     if request.htmx and request.htmx.target == "dashboard-panels":
         return HttpResponse(panels_html)
-    context.update(choices=filter_choices(), panels_html=mark_safe(panels_html),  # noqa: S308 - our own template
-                   texts_html=mark_safe(texts_html))  # noqa: S308
+    context.update(choices=filter_choices(), panels_html=panels_html, texts_html=texts_html)
     return render(request, "dashboards/feedback.html", context)
 
 
 def _feedback_texts_html(request: HttpRequest, context: dict) -> str:
     """What sales wrote, rendered at most once a minute per filter and search (see cached())."""
     filters, search = context["filters"], context["search"]
-
-    def build() -> str:
-        texts = feedback_texts(filters=filters, search=search)
-        return render_to_string("dashboards/feedback.html#feedback-texts", {**context, "texts": texts}, request=request)
-
-    return cached("feedback-texts", (filters, search), build)
+    return cached_html("feedback-texts", (filters, search), "dashboards/feedback.html#feedback-texts",
+                       lambda: {**context, "texts": feedback_texts(filters=filters, search=search)}, request=request)
 
 
 def _feedback_panels_html(request: HttpRequest, context: dict) -> str:
     """Objections, reasons and ratings, rendered at most once a minute per view and edit right (see cached())."""
     period, filters, by = context["period"], context["filters"], context["by"]
     can_edit_content = request.user.can(Action.CONTENT_EDIT)
-
-    def build() -> str:
-        figures = {
-            "objections": objections_heard(period=period, filters=filters),
-            "without_content": objections_without_content(),
-            "reasons": feedback_reasons(period=period, filters=filters, by=by),
-            "quality": feedback_quality(period=period, filters=filters, by=by),
-        }
-        return render_to_string("dashboards/feedback.html#dashboard-panels",
-                                {**context, **figures, "can_edit_content": can_edit_content}, request=request)
-
-    return cached("feedback-panels", (period.key, period.current, period.previous, filters, by, can_edit_content),
-                  build)
+    return cached_html(
+        "feedback-panels", (period.key, period.current, period.previous, filters, by, can_edit_content),
+        "dashboards/feedback.html#dashboard-panels",
+        lambda: {**context, "can_edit_content": can_edit_content,
+                 "objections": objections_heard(period=period, filters=filters),
+                 "without_content": objections_without_content(),
+                 "reasons": feedback_reasons(period=period, filters=filters, by=by),
+                 "quality": feedback_quality(period=period, filters=filters, by=by)}, request=request)
 
 
 def email_preferences(request: HttpRequest) -> HttpResponse:
@@ -381,7 +363,7 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
     state = {"period": period, "filters": filters_from(params), "by": by}
     panels = _funnel_panels(request, state, public=True)
     return render(request, "dashboards/shared.html", {**state, "link": link,
-                                                      "panels_html": mark_safe(panels)})  # noqa: S308
+                                                      "panels_html": panels})
 
 
 def compliance(request: HttpRequest) -> HttpResponse:
@@ -392,16 +374,13 @@ def compliance(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     state = _dashboard_state(request)
     period = state["period"]
-
-    def build() -> str:
-        context = {**state, "compliance": sla_compliance(period=period)}
-        return render_to_string("dashboards/compliance.html#dashboard-panels", context, request=request)
-
-    panels_html = cached("compliance-panels", (period.key, period.current, period.previous), build)
+    panels_html = cached_html("compliance-panels", (period.key, period.current, period.previous),
+                              "dashboards/compliance.html#dashboard-panels",
+                              lambda: {**state, "compliance": sla_compliance(period=period)}, request=request)
     if request.htmx and request.htmx.target == "dashboard-panels":
         return HttpResponse(panels_html)
     return render(request, "dashboards/compliance.html", {
-        **state, "period_choices": PERIOD_CHOICES, "panels_html": mark_safe(panels_html)})  # noqa: S308
+        **state, "period_choices": PERIOD_CHOICES, "panels_html": panels_html})
 
 
 def goals(request: HttpRequest) -> HttpResponse:
@@ -412,10 +391,6 @@ def goals(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     from dashboards.periods import local_today
 
-    today = local_today()
-
-    def build() -> str:
-        return render_to_string("dashboards/goals.html#goals", {"goals": goals_with_forecast()}, request=request)
-
-    return render(request, "dashboards/goals.html",
-                  {"goals_html": mark_safe(cached("goals-html", (today,), build))})  # noqa: S308 - our own template
+    return render(request, "dashboards/goals.html", {"goals_html": cached_html(
+        "goals-html", (local_today(),), "dashboards/goals.html#goals", lambda: {"goals": goals_with_forecast()},
+        request=request)})

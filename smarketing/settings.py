@@ -258,17 +258,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# The minute's incremental rescore scores this many batches of touched leads at once, each on its own
+# database connection (threads in the worker; PostgreSQL does the work on as many cores).
+RESCORE_WORKERS = env_int("RESCORE_WORKERS", 2)
+if RESCORE_WORKERS < 1:
+    raise ImproperlyConfigured(f"RESCORE_WORKERS={RESCORE_WORKERS} must be at least 1.")
+
 # --- Sign-in throttling (django-axes) -------------------------------------------------------------
 # Password guessing is throttled on two counts at once (smarketing.login_throttle): failed sign-ins per
 # account, from any address, and per client address, on any account. OWASP ASVS V2.2.1 allows at most
 # 100 failures an hour per account; an address gets fewer, since one client guessing across many accounts
 # is the usual attack. A lock lifts an hour after it began: attempts while locked are refused and not
 # counted, so nobody can keep a colleague's account locked for ever by trying on.
-# The minute's incremental rescore scores this many batches of touched leads at once, each on its own
-# database connection (threads in the worker; PostgreSQL does the work on as many cores).
-RESCORE_WORKERS = env_int("RESCORE_WORKERS", 2)
-if RESCORE_WORKERS < 1:
-    raise ImproperlyConfigured(f"RESCORE_WORKERS={RESCORE_WORKERS} must be at least 1.")
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 100)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
 if not 0 < LOGIN_FAILURES_PER_ACCOUNT <= 100:

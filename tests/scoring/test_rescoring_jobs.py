@@ -5,8 +5,8 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.db import connection
 from django.core.management import CommandError, call_command
+from django.db import connection
 from freezegun import freeze_time
 
 from leads.models import Lead, Stage
