@@ -853,8 +853,8 @@ def activities_ingest(
 
     An activity may not lie in the future. A lead named by an unknown e-mail is captured (by the capture
     rules) when create_unknown_leads is set, else the item is an error. The same event sent again (same
-    event id, or same lead, type, time and URL) is a duplicate and kept once. Every touched lead's
-    updated_at moves: it is how the rescoring job finds leads whose score is stale.
+    event id, or same lead, type, time and URL) is a duplicate and kept once. The rescoring job finds the
+    touched leads through the new activities' ids, so their updated_at stays as it is.
     """
     for attempt in range(3):
         try:
@@ -981,7 +981,7 @@ def _activities_ingest_batch(
             occurred_at = fresh[(lead_id, key)].occurred_at
             if lead_id not in latest or occurred_at > latest[lead_id]:
                 latest[lead_id] = occurred_at
-        _leads_touch(latest=latest, now=now)
+        _leads_touch(latest=latest)
     claimed: set[tuple[int, str]] = set()
     for index, activity in pending:
         key = (activity.lead_id, activity.dedupe_key)
@@ -1082,13 +1082,14 @@ def _activities_insert(
         return inserted, {(lead_id, key): pk for lead_id, key, pk in cursor.fetchall()}
 
 
-def _leads_touch(*, latest: dict[int, datetime], now: datetime) -> None:
-    """Moves each lead's last-activity time to its newest activity (never back) and its updated_at to now.
+def _leads_touch(*, latest: dict[int, datetime]) -> None:
+    """Moves each lead's last-activity time to its newest activity from this batch, never back.
 
-    updated_at is how the rescoring job finds leads whose score is stale. Each lead's newest time from this
-    batch is joined on the primary key: no subquery per lead. The leads are given in id order (a nested-loop
-    plan then locks them in that order in every batch). This UPDATE is most of an activity batch's database
-    time: updated_at is indexed, so each touched lead is a new row version in every index of leads_lead.
+    Only this unindexed column changes, so on PostgreSQL the new row version stays on its page with no new
+    index entry (a HOT update; the lead table keeps free room for it, see migration 0011). Moving the
+    indexed updated_at as well made each touched lead an entry in every index of leads_lead, most of an
+    activity batch's time. The leads are given in id order: a nested-loop plan then locks them in that order
+    in every batch.
     """
     table = Lead._meta.db_table
     items = sorted(latest.items())
@@ -1096,10 +1097,10 @@ def _leads_touch(*, latest: dict[int, datetime], now: datetime) -> None:
         # One statement over two arrays, whatever the number of leads (on psycopg2's own cursor, as above).
         with connection.cursor() as cursor:
             cursor.cursor.execute(
-                f'UPDATE "{table}" SET "updated_at" = %s, "last_activity_at" = '  # noqa: S608 - names from the model
-                f'GREATEST(COALESCE("{table}"."last_activity_at", v."at"), v."at") '
-                f'FROM unnest(%s::bigint[], %s::timestamptz[]) AS v("id", "at") WHERE "{table}"."id" = v."id"',
-                [now, [lead_id for lead_id, _ in items], [at for _, at in items]],
+                f'UPDATE "{table}" SET "last_activity_at" = v."at" '  # noqa: S608 - names from the model
+                f'FROM unnest(%s::bigint[], %s::timestamptz[]) AS v("id", "at") WHERE "{table}"."id" = v."id" '
+                f'AND ("{table}"."last_activity_at" IS NULL OR "{table}"."last_activity_at" < v."at")',
+                [[lead_id for lead_id, _ in items], [at for _, at in items]],
             )
         return
     for start in range(0, len(items), 1000):
@@ -1108,14 +1109,11 @@ def _leads_touch(*, latest: dict[int, datetime], now: datetime) -> None:
         params: list[Any] = []
         for lead_id, occurred_at in chunk:
             params.extend([lead_id, connection.ops.adapt_datetimefield_value(occurred_at)])
-        params.append(connection.ops.adapt_datetimefield_value(now))
-        # COALESCE: a lead without activity has NULL, and SQLite's MAX() of NULL and a value is NULL.
         with connection.cursor() as cursor:
             cursor.execute(
                 f'WITH v ("id", "at") AS (VALUES {placeholders}) '  # noqa: S608 - names from the model
-                f'UPDATE "{table}" SET "updated_at" = %s, "last_activity_at" = '
-                f'MAX(COALESCE("{table}"."last_activity_at", v."at"), v."at") '
-                f'FROM v WHERE "{table}"."id" = v."id"',
+                f'UPDATE "{table}" SET "last_activity_at" = v."at" FROM v WHERE "{table}"."id" = v."id" '
+                f'AND ("{table}"."last_activity_at" IS NULL OR "{table}"."last_activity_at" < v."at")',
                 params,
             )
 

@@ -328,6 +328,9 @@ class RescoreRun(models.Model):
     leads_scored = models.PositiveIntegerField(default=0)
     leads_qualified = models.PositiveIntegerField(default=0)
     reason = models.CharField(max_length=200, blank=True)
+    # The newest activity id when the run started: the next incremental run looks at the activities after it
+    # (their primary key finds them; a new activity no longer touches its lead's indexed updated_at).
+    activity_watermark = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

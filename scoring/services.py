@@ -8,11 +8,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max, Min
+from django.db.models import Exists, F, Max, Min, OuterRef
 from django.utils import timezone
 
 from leads.identity import ERASED_EMAIL_DOMAIN
-from leads.models import Lead, Stage
+from leads.models import Activity, Lead, Stage
 from leads.services import leads_move_by_system
 from scoring.compiler import (
     SCORE,
@@ -30,6 +30,7 @@ from scoring.models import (
     DefinitionVersion,
     EngagementRule,
     FitRule,
+    LeadScore,
     Operator,
     Persona,
     RescoreRun,
@@ -377,7 +378,13 @@ def rescore_run_start(*, kind: str, reason: str) -> RescoreRun | None:
     bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
     chunks = rescore_chunks(bounds["low"], bounds["high"])
     return RescoreRun.objects.create(kind=kind, version=version, chunks_total=len(chunks), reason=reason,
-                                     finished_at=timezone.now() if not chunks else None)
+                                     finished_at=timezone.now() if not chunks else None,
+                                     activity_watermark=_newest_activity_id())
+
+
+def _newest_activity_id() -> int:
+    """The id of the newest activity (0 without any): a run covers the activities up to it."""
+    return Activity.objects.aggregate(newest=Max("id"))["newest"] or 0
 
 
 def rescore_chunks(low: int | None, high: int | None) -> list[tuple[int, int]]:
@@ -447,14 +454,26 @@ def rescore_all(*, reason: str, progress=None, workers: int = 1) -> RescoreRun |
     return run
 
 
-def stale_lead_ids(*, since: datetime | None, version: ScoringVersion, limit: int) -> list[int]:
-    """Leads whose score is missing or older than their last change (profile, activity or stage)."""
+def stale_lead_ids(
+    *, since: datetime | None, activities_after: int | None, version: ScoringVersion, limit: int,
+) -> list[int]:
+    """Leads whose score is missing or older than their last change: a profile or stage change (updated_at
+    since `since`) or a new activity (an id after `activities_after`, else created since `since`)."""
     leads = Lead.objects.all()
     if since is not None:
         # The index on updated_at keeps this proportional to the leads touched since the last run.
         leads = leads.filter(updated_at__gte=since)
     stale = leads.exclude(score__computed_at__gte=F("updated_at"), score__version=version)
-    return list(stale.order_by("updated_at", "id").values_list("id", flat=True)[:limit])
+    changed = set(stale.order_by("updated_at", "id").values_list("id", flat=True)[:limit])
+    if since is None:
+        return sorted(changed)
+    # The primary key finds the new activities; a run before the watermark existed looks by time, once.
+    activities = (Activity.objects.filter(pk__gt=activities_after) if activities_after is not None
+                  else Activity.objects.filter(created_at__gte=since))
+    scored_since = LeadScore.objects.filter(lead_id=OuterRef("lead_id"), version=version,
+                                        computed_at__gte=OuterRef("created_at"))
+    active = activities.exclude(Exists(scored_since)).values_list("lead_id", flat=True).distinct()
+    return sorted(changed | set(active[:limit]))[:limit]
 
 
 def rescore_stale(*, limit: int = 50_000, workers: int = 1) -> int:
@@ -482,13 +501,17 @@ def rescore_stale(*, limit: int = 50_000, workers: int = 1) -> int:
         return Lead.objects.count()
     since_candidates = [run.started_at for run in (last, full) if run is not None]
     since = max(since_candidates) if since_candidates else None
-    ids = stale_lead_ids(since=since, version=version, limit=limit)
+    # A run from before activity watermarks has none: the other's, or else a look by time, covers it.
+    watermarks = [run.activity_watermark for run in (last, full) if run and run.activity_watermark is not None]
+    activities_after = max(watermarks) if watermarks else None
+    newest_activity = _newest_activity_id()
+    ids = stale_lead_ids(since=since, activities_after=activities_after, version=version, limit=limit)
     if not ids:
         return 0
-    # The run's watermark: where the next run starts looking. When more leads changed than one run
-    # takes, it stays where it was, so the next run finds the rest (the ones scored now are no longer
-    # stale: they are scored at `scored_at`, after their last change).
-    watermark = since if len(ids) == limit else started
+    # The run's watermarks: where the next run starts looking. When more leads changed than one run
+    # takes, they stay where they were, so the next run finds the rest (the ones scored now are no longer
+    # stale: they are scored at `scored_at`, after their last change and their new activities).
+    watermark, activity_watermark = (since, activities_after) if len(ids) == limit else (started, newest_activity)
     scored_at = timezone.now()
     compiled = CompiledVersion.load(version)
 
@@ -501,8 +524,9 @@ def rescore_stale(*, limit: int = 50_000, workers: int = 1) -> int:
     counts = list(_on_connections(score_batch, batches, workers=workers))
     scored, qualified = sum(n for n, _ in counts), sum(n for _, n in counts)
     RescoreRun.objects.create(kind=RescoreRun.Kind.INCREMENTAL, version=version, started_at=watermark,
-                              finished_at=timezone.now(), chunks_total=1, chunks_done=1, leads_scored=scored,
-                              leads_qualified=qualified, reason=f"{len(ids)} leads changed")
+                              activity_watermark=activity_watermark, finished_at=timezone.now(), chunks_total=1,
+                              chunks_done=1, leads_scored=scored, leads_qualified=qualified,
+                              reason=f"{len(ids)} leads changed")
     return scored
 
 

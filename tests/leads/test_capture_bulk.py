@@ -199,7 +199,14 @@ def test_activities_are_kept_once_per_event_and_move_the_lead(marketer):
     assert Activity.objects.count() == 2
     lead.refresh_from_db()
     assert lead.last_activity_at == later
-    assert lead.updated_at > stale
+    # The profile did not change: the rescoring job finds the lead through its new activities instead.
+    assert lead.updated_at == stale
+
+    # An older activity arriving late never moves the last-activity time back.
+    activities_ingest(items=[ActivityItem(type="click", occurred_at=at - timedelta(days=1), lead_id=lead.pk)],
+                      actor=marketer)
+    lead.refresh_from_db()
+    assert lead.last_activity_at == later
 
 
 @pytest.mark.django_db

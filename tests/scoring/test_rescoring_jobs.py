@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from freezegun import freeze_time
 
-from leads.models import Lead, Stage
+from leads.models import Activity, Lead, Stage
 from leads.services import activity_record, lead_capture, lead_update
 from scoring import services
 from scoring.models import LeadScore, RescoreRun, VersionStatus
@@ -72,6 +72,35 @@ def test_a_new_activity_is_picked_up_by_the_next_stale_run(clock, views_worth_fi
     assert busy.stage == Stage.MQL
     run = RescoreRun.objects.get(kind=RescoreRun.Kind.INCREMENTAL)
     assert (run.leads_scored, run.leads_qualified, run.started_at) == (1, 1, LATER)
+
+
+def test_runs_find_new_activities_after_their_watermark_and_only_once(clock, views_worth_five):
+    lead = LeadFactory()
+    view(lead, NOW - timedelta(hours=1))
+    rescore_all(reason="baseline")
+    full = RescoreRun.objects.get(kind=RescoreRun.Kind.FULL)
+    assert full.activity_watermark == Activity.objects.get().pk
+
+    clock.move_to(LATER)
+    view(lead, LATER - timedelta(minutes=1))
+    assert Lead.objects.get(pk=lead.pk).updated_at == lead.updated_at  # the activity left the profile alone
+    assert rescore_stale() == 1
+    incremental = RescoreRun.objects.get(kind=RescoreRun.Kind.INCREMENTAL)
+    assert incremental.activity_watermark == Activity.objects.latest("pk").pk
+    clock.tick(timedelta(minutes=1))
+    assert rescore_stale() == 0  # the same activity is not looked at twice
+    assert score_row(lead) == (10, LATER)
+
+
+def test_a_run_from_before_activity_watermarks_is_followed_by_a_look_by_time(clock, views_worth_five):
+    lead, other = LeadFactory(), LeadFactory()
+    view(other, NOW - timedelta(hours=1))
+    rescore_all(reason="baseline")
+    RescoreRun.objects.update(activity_watermark=None)  # as a run of the previous release left it
+    clock.move_to(LATER)
+    view(lead, LATER - timedelta(minutes=1))
+    assert rescore_stale() == 1  # only the lead whose activity arrived after the full run started
+    assert (score_row(lead), score_row(other)) == ((5, LATER), (5, NOW))
 
 
 def test_nothing_changed_nothing_rescored(clock, views_worth_five):
