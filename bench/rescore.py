@@ -112,7 +112,8 @@ def main() -> None:
         [Activity(lead_id=pk, type=ActivityType.PAGE_VIEW, occurred_at=now, url="/pricing") for pk in touched_ids],
         batch_size=5000,
     )
-    Lead.objects.filter(pk__in=touched_ids).update(updated_at=now, last_activity_at=now)
+    # As the ingest leaves them: a newer last-activity time, the profile (and its updated_at) untouched.
+    Lead.objects.filter(pk__in=touched_ids).update(last_activity_at=now)
     started = time.perf_counter()
     rescored = rescore_stale(limit=args.touched * 2, workers=args.workers)
     incremental = time.perf_counter() - started

@@ -7,6 +7,7 @@ capture types of leads.services.
 import logging
 import queue
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -14,10 +15,11 @@ from datetime import timedelta
 from functools import partial
 from typing import IO
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from leads.csv_files import (
@@ -25,12 +27,13 @@ from leads.csv_files import (
     CsvShape,
     NotACsvError,
     auto_mapping,
+    blank,
     iter_rows,
     property_keys,
     row_to_capture,
     sniff,
 )
-from leads.models import LeadImport, LeadImportRejection
+from leads.models import LeadImport, LeadImportPart, LeadImportRejection
 from leads.services import CaptureItem, CaptureStatus, ExistingLeadPolicy, leads_capture_bulk
 from smarketing.models import User
 from smarketing.roles import Action
@@ -91,9 +94,14 @@ def lead_import_start(*, actor: User, lead_import: LeadImport, mapping: list[str
         raise ValidationError({"mapping": f"Each field can come from one column only: {', '.join(twice)}."})
     if existing not in ExistingLeadPolicy.values:
         raise ValidationError({"existing": "Choose update or skip."})
-    LeadImport.objects.filter(pk=lead_import.pk).update(mapping=mapping, existing=existing,
-                                                        status=LeadImport.Status.QUEUED, heartbeat_at=timezone.now())
-    transaction.on_commit(partial(enqueue, "leads.tasks.import_leads_task", import_id=lead_import.pk))
+    parts = settings.IMPORT_PARTS
+    now = timezone.now()
+    LeadImport.objects.filter(pk=lead_import.pk).update(mapping=mapping, existing=existing, parts=parts,
+                                                        status=LeadImport.Status.QUEUED, heartbeat_at=now)
+    LeadImportPart.objects.bulk_create([LeadImportPart(lead_import=lead_import, number=number, heartbeat_at=now)
+                                        for number in range(parts)])
+    for number in range(parts):
+        transaction.on_commit(partial(enqueue, "leads.tasks.import_leads_task", import_id=lead_import.pk, part=number))
     lead_import.refresh_from_db()
     return lead_import
 
@@ -118,12 +126,40 @@ class _ImportRow:
     capture: CaptureItem | str  # or the reason the row is rejected
 
 
-def _mapped_batches(*, raw: IO[bytes], lead_import: LeadImport, skip: int) -> Iterator[tuple[list[_ImportRow], int]]:
-    """The file's rows after the first `skip`, mapped to captures, in batches: (rows, bytes read so far)."""
+def part_of_row(cells: list[str], email_at: int, company_at: int | None, parts: int) -> int:
+    """The part a row falls to: by its company name when it has one, else by its e-mail (as the capture
+    normalises both).
+
+    A company name is not unique in the table: rows that may find or create the company of one name must
+    be in one part, or two parts at once would each create it. Domains need no such care (a unique column:
+    a concurrent insert of the same one is skipped and read back), and neither do leads (a concurrent create
+    of one e-mail is retried as an update), so an address repeated under another company name may fall to
+    another part; its rows are then applied in either order.
+    """
+    company = cells[company_at] if company_at is not None and company_at < len(cells) else ""
+    if not blank(company):
+        key = "company\x1f" + company.strip().lower()
+    else:
+        email = cells[email_at] if email_at < len(cells) else ""
+        key = "" if blank(email) else email.strip().lower()
+    return zlib.crc32(key.encode()) % parts
+
+
+def _mapped_batches(
+    *, raw: IO[bytes], lead_import: LeadImport, part: int, skip: int,
+) -> Iterator[tuple[list[_ImportRow], int]]:
+    """The part's rows after its first `skip`, mapped to captures, in batches: (rows, bytes read so far).
+
+    Every part reads the whole file; the CSV parsing is a tenth of a row's cost, the mapping (done only for
+    the part's own rows) and the capture the rest."""
     shape = CsvShape(encoding=lead_import.encoding, delimiter=lead_import.delimiter, header=lead_import.header)
     keys = property_keys(lead_import.header)
+    parts, mapping = lead_import.parts, lead_import.mapping
+    email_at, company_at = mapping.index("email"), mapping.index("company") if "company" in mapping else None
     batch: list[_ImportRow] = []
     for line, cells in iter_rows(raw, shape):
+        if parts > 1 and part_of_row(cells, email_at, company_at, parts) != part:
+            continue
         if skip:
             skip -= 1
             continue
@@ -182,42 +218,52 @@ def _read_ahead(batches: Iterator[tuple[list[_ImportRow], int]]) -> Iterator[tup
         thread.join()
 
 
-def lead_import_run(*, import_id: int) -> LeadImport | None:
-    """The import job: streams the file in batches through leads_capture_bulk, one transaction a batch.
+def lead_import_run(*, import_id: int, part: int = 0) -> LeadImport | None:
+    """The import job of one part: streams the file, keeping the part's rows, in batches through
+    leads_capture_bulk, one transaction a batch.
 
-    Claimed by a conditional update, so two workers never run one import; resumable, since each batch
-    commits its counts and position together (a restarted job skips the rows already done).
+    Claimed by a conditional update, so two workers never run one part; resumable, since each batch
+    commits its counts and the part's position together (a restarted job skips the part's rows already
+    done). The import is done when its last part is.
     """
     now = timezone.now()
-    claimed = LeadImport.objects.filter(pk=import_id).filter(
+    parts = LeadImportPart.objects.filter(lead_import_id=import_id)
+    claimed = parts.filter(number=part).filter(
         Q(status=LeadImport.Status.QUEUED)
         | Q(status=LeadImport.Status.RUNNING, heartbeat_at__lt=now - IMPORT_STALE_AFTER)
     ).update(status=LeadImport.Status.RUNNING, heartbeat_at=now)
     if not claimed:
         return None
+    LeadImport.objects.filter(pk=import_id, status=LeadImport.Status.QUEUED).update(
+        status=LeadImport.Status.RUNNING, heartbeat_at=now)
+    LeadImport.objects.filter(pk=import_id, started_at__isnull=True).update(started_at=now)
     lead_import = LeadImport.objects.select_related("created_by").get(pk=import_id)
-    if lead_import.started_at is None:
-        LeadImport.objects.filter(pk=import_id).update(started_at=now)
+    skip = parts.get(number=part).rows_done
     try:
         with lead_import.file.open("rb") as stored, closing(_read_ahead(
-                _mapped_batches(raw=stored.file, lead_import=lead_import, skip=lead_import.rows_done))) as batches:
+                _mapped_batches(raw=stored.file, lead_import=lead_import, part=part, skip=skip))) as batches:
             for rows, bytes_done in batches:
-                _lead_import_batch(lead_import=lead_import, rows=rows, bytes_done=bytes_done)
+                _lead_import_batch(lead_import=lead_import, part=part, rows=rows, bytes_done=bytes_done)
     except Exception as exc:
-        logger.exception("Import %s failed", import_id)
+        logger.exception("Import %s, part %s failed", import_id, part)
+        parts.filter(number=part).update(status=LeadImport.Status.FAILED, finished_at=timezone.now())
         LeadImport.objects.filter(pk=import_id).update(
             status=LeadImport.Status.FAILED, finished_at=timezone.now(),
             error=f"The import stopped: {type(exc).__name__}: {exc}"[:500],
         )
         raise
-    LeadImport.objects.filter(pk=import_id).update(status=LeadImport.Status.DONE, finished_at=timezone.now(),
-                                                   bytes_done=lead_import.size)
+    parts.filter(number=part).update(status=LeadImport.Status.DONE, finished_at=timezone.now(),
+                                     bytes_done=lead_import.size)
+    # Committed above, before this check: of two parts ending at once, the later one sees both done.
+    unfinished = LeadImportPart.objects.filter(lead_import=OuterRef("pk")).exclude(status=LeadImport.Status.DONE)
+    LeadImport.objects.filter(pk=import_id, status=LeadImport.Status.RUNNING).exclude(Exists(unfinished)).update(
+        status=LeadImport.Status.DONE, finished_at=timezone.now(), bytes_done=lead_import.size)
     lead_import.refresh_from_db()
     return lead_import
 
 
 @transaction.atomic
-def _lead_import_batch(*, lead_import: LeadImport, rows: list[_ImportRow], bytes_done: int) -> None:
+def _lead_import_batch(*, lead_import: LeadImport, part: int, rows: list[_ImportRow], bytes_done: int) -> None:
     rejections: list[LeadImportRejection] = []
     kept = [row for row in rows if not isinstance(row.capture, str)]
     for row in rows:
@@ -235,8 +281,13 @@ def _lead_import_batch(*, lead_import: LeadImport, rows: list[_ImportRow], bytes
             rejections.append(LeadImportRejection(lead_import=lead_import, line=row.line, reason=reason[:500],
                                                   values=row.cells))
     LeadImportRejection.objects.bulk_create(rejections, batch_size=1000)
+    now = timezone.now()
+    parts = LeadImportPart.objects.filter(lead_import=lead_import)
+    parts.filter(number=part).update(rows_done=F("rows_done") + len(rows), bytes_done=bytes_done, heartbeat_at=now)
+    # Last in the transaction: the parts wait on this row's lock only for each other's commit.
     LeadImport.objects.filter(pk=lead_import.pk).update(
-        rows_done=F("rows_done") + len(rows), bytes_done=bytes_done, heartbeat_at=timezone.now(),
+        rows_done=F("rows_done") + len(rows), heartbeat_at=now,
+        bytes_done=Subquery(parts.values("lead_import").annotate(least=Min("bytes_done")).values("least")),
         created_count=F("created_count") + counts[CaptureStatus.CREATED],
         updated_count=F("updated_count") + counts[CaptureStatus.UPDATED],
         unchanged_count=F("unchanged_count") + counts[CaptureStatus.UNCHANGED],
@@ -245,10 +296,11 @@ def _lead_import_batch(*, lead_import: LeadImport, rows: list[_ImportRow], bytes
     )
 
 
-def lead_imports_stalled() -> list[int]:
-    """Imports whose message was lost (queued for minutes) or whose worker died (running, no heartbeat)."""
+def lead_imports_stalled() -> list[tuple[int, int]]:
+    """(import, part) of the parts whose message was lost (queued for minutes) or whose worker died (running,
+    no heartbeat)."""
     now = timezone.now()
-    return list(LeadImport.objects.filter(
+    return list(LeadImportPart.objects.filter(
         Q(status=LeadImport.Status.QUEUED, heartbeat_at__lt=now - timedelta(minutes=2))
         | Q(status=LeadImport.Status.RUNNING, heartbeat_at__lt=now - IMPORT_STALE_AFTER)
-    ).values_list("pk", flat=True)[:20])
+    ).order_by("pk").values_list("lead_import_id", "number")[:20])

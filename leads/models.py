@@ -379,6 +379,8 @@ class LeadImport(models.Model):
     existing = models.CharField("Leads that already exist", max_length=10, default="update",
                                 choices=[("update", "Update them"), ("skip", "Skip them")])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    # The rows are split into this many parts, imported at once by as many workers (LeadImportPart).
+    parts = models.PositiveSmallIntegerField(default=1)
     # Progress: data rows read and committed, and how far into the file they reach (the bar).
     rows_done = models.PositiveIntegerField(default=0)
     bytes_done = models.PositiveBigIntegerField(default=0)
@@ -409,6 +411,31 @@ class LeadImport(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in {self.Status.QUEUED, self.Status.RUNNING}
+
+
+class LeadImportPart(models.Model):
+    """One part of an import: the rows that fall to it (by company name, else by e-mail: see
+    leads.import_services.part_of_row), imported by one worker, resumable on its own.
+
+    The import's counts add up its parts' batches; it is done when every part is.
+    """
+
+    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=LeadImport.Status.choices, default=LeadImport.Status.QUEUED)
+    # The part's own rows committed: a restarted worker skips them.
+    rows_done = models.PositiveIntegerField(default=0)
+    # How far into the file the part has read; the import's bar shows the part furthest behind.
+    bytes_done = models.PositiveBigIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead_import", "number"], name="leadimport_part_once")]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="leadimport_part_status_idx")]
+
+    def __str__(self) -> str:
+        return f"part {self.number + 1} of import {self.lead_import_id}"
 
 
 class LeadImportRejection(models.Model):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -433,7 +433,9 @@ def _companies_for_captures(captures: list[_Capture]) -> dict[tuple[str, str], C
                     company.domain = domain
                     renamed.append(company)
                     found[("domain", domain)] = company
-        missing = [domain for domain in domains if ("domain", domain) not in found]
+        # Sorted: two concurrent captures (an import's parts, API requests) insert shared domains in one
+        # order, so one waits for the other instead of both deadlocking.
+        missing = sorted(domain for domain in domains if ("domain", domain) not in found)
         if missing:
             # ON CONFLICT DO NOTHING: a concurrent capture may create the same domain; we read it back below.
             now = timezone.now()
@@ -453,7 +455,7 @@ def _companies_for_captures(captures: list[_Capture]) -> dict[tuple[str, str], C
         found.update(zip(missing_names, created, strict=True))
 
     if renamed:
-        Company.objects.bulk_update(renamed, ["name", "domain"])
+        Company.objects.bulk_update(sorted(renamed, key=lambda company: company.pk), ["name", "domain"])
     return found
 
 
@@ -466,7 +468,8 @@ def _companies_fill_in(companies_values: dict[int, tuple[Company, dict[str, Any]
                 setattr(company, name, value)
             changed.append(company)
     if changed:
-        Company.objects.bulk_update(changed, list(COMPANY_CAPTURE_FIELDS))
+        # In id order, as every concurrent capture locks them: no deadlock on a company two batches share.
+        Company.objects.bulk_update(sorted(changed, key=lambda company: company.pk), list(COMPANY_CAPTURE_FIELDS))
 
 
 def _update_rows(model: type[models.Model], rows: list[models.Model], fields: list[str]) -> None:
@@ -633,15 +636,20 @@ def leads_capture_bulk(
         if unknown:
             raise ValueError(f"lead_capture does not set the company's {sorted(unknown)}")
     # Two captures of a batch may both create the same new e-mail with a concurrent one; the loser of
-    # that race sees the winner's row on the next try and updates it instead.
+    # that race sees the winner's row on the next try and updates it instead. Two that lock shared companies
+    # in crossing orders (one renames, the other fills in) deadlock; PostgreSQL stops one, which tries again.
     for attempt in range(3):
         try:
             with transaction.atomic():
                 return _leads_capture_batch(items=items, actor=actor, owner=owner, existing=existing)
-        except IntegrityError:
-            if attempt == 2:
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == 2 or not (isinstance(exc, IntegrityError) or _is_deadlock(exc)):
                 raise
     raise AssertionError("unreachable")
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) == "40P01"  # deadlock_detected
 
 
 def _leads_capture_batch(

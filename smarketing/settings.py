@@ -263,6 +263,10 @@ LOGOUT_REDIRECT_URL = "login"
 RESCORE_WORKERS = env_int("RESCORE_WORKERS", 2)
 if RESCORE_WORKERS < 1:
     raise ImproperlyConfigured(f"RESCORE_WORKERS={RESCORE_WORKERS} must be at least 1.")
+# A CSV import is split into this many parts, imported at once by as many worker processes.
+IMPORT_PARTS = env_int("IMPORT_PARTS", 2)
+if not 1 <= IMPORT_PARTS <= 16:
+    raise ImproperlyConfigured(f"IMPORT_PARTS={IMPORT_PARTS} must be between 1 and 16.")
 
 # --- Sign-in throttling (django-axes) -------------------------------------------------------------
 # Password guessing is throttled on two counts at once (smarketing.login_throttle): failed sign-ins per

@@ -5,7 +5,8 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from leads.models import Activity, ActivityType, Company, Lead, Stage, StageChange
+from leads.import_services import lead_import_run
+from leads.models import Activity, ActivityType, Company, Lead, LeadImport, Stage, StageChange
 from scoring.models import (
     Criteria,
     DefinitionVersion,
@@ -291,3 +292,10 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     kind = "other"
     title = factory.Sequence(lambda n: f"Notification {n}")
     email_wanted = False
+
+
+def import_every_part(lead_import: LeadImport) -> LeadImport:
+    """What the Celery workers do with a started import: every part run (here one after the other)."""
+    for part in range(LeadImport.objects.get(pk=lead_import.pk).parts):
+        lead_import_run(import_id=lead_import.pk, part=part)
+    return LeadImport.objects.get(pk=lead_import.pk)

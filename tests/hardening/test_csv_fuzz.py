@@ -17,8 +17,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leads.import_services import lead_import_create, lead_import_run, lead_import_start
+from leads.import_services import lead_import_create, lead_import_start
 from leads.models import Lead, LeadImport, LeadImportRejection
+from tests.factories import import_every_part
 from tests.hardening.conftest import FUZZ_FULL, fuzz_counts
 
 FILES = 700 if FUZZ_FULL else 30
@@ -112,7 +113,7 @@ def _media(settings, tmp_path):
 def _import(actor, data: bytes) -> LeadImport:
     lead_import = lead_import_create(actor=actor, upload=SimpleUploadedFile("leads.csv", data, "text/csv"))
     lead_import_start(actor=actor, lead_import=lead_import, mapping=lead_import.mapping, existing="update")
-    return lead_import_run(import_id=lead_import.pk)
+    return import_every_part(lead_import)
 
 
 @pytest.mark.django_db

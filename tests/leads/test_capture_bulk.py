@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from leads import services
 from leads.models import Activity, Company, Lead, StageChange
 from leads.services import (
     ActivityItem,
@@ -259,3 +260,28 @@ def test_activity_record_returns_the_stored_event_for_a_duplicate(marketer):
 
     assert first.pk == second.pk
     assert Activity.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_capture_stopped_by_a_deadlock_is_tried_again(monkeypatch):
+    class DeadlockDetected(Exception):
+        pgcode = "40P01"
+
+    real_batch = services._leads_capture_batch
+    calls = []
+
+    def deadlocks_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from DeadlockDetected()
+        return real_batch(**kwargs)
+
+    monkeypatch.setattr(services, "_leads_capture_batch", deadlocks_once)
+    [outcome] = leads_capture_bulk(items=[CaptureItem(email="jane@acme.com")], actor=None)
+
+    assert (outcome.status, len(calls)) == ("created", 2)
+    # Any other operational error is not retried.
+    monkeypatch.setattr(services, "_leads_capture_batch",
+                        lambda **kwargs: (_ for _ in ()).throw(OperationalError("server closed the connection")))
+    with pytest.raises(OperationalError, match="server closed"):
+        leads_capture_bulk(items=[CaptureItem(email="john@acme.com")], actor=None)

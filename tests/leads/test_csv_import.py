@@ -1,16 +1,18 @@
 """CSV import: messy real-world files never crash nor lose a valid row; clear errors before anything is written."""
 
 import codecs
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from leads.csv_files import auto_mapping, parse_date, property_keys, row_to_capture
-from leads.import_services import lead_import_create, lead_import_run, lead_import_start
-from leads.models import Company, Lead, LeadImport, LeadImportRejection
-from tests.factories import LeadFactory
+from leads.import_services import lead_import_create, lead_import_run, lead_import_start, part_of_row
+from leads.models import Company, Lead, LeadImport, LeadImportPart, LeadImportRejection
+from tests.factories import LeadFactory, import_every_part
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -29,7 +31,7 @@ def run_import(actor, content, *, mapping=None, existing="update", **kwargs) -> 
     """Upload, keep the automatic mapping (or the given one), and run the job here (no worker in tests)."""
     lead_import = lead_import_create(actor=actor, upload=upload(content, **kwargs))
     lead_import_start(actor=actor, lead_import=lead_import, mapping=mapping or lead_import.mapping, existing=existing)
-    return lead_import_run(import_id=lead_import.pk)
+    return import_every_part(lead_import)
 
 
 @pytest.mark.django_db
@@ -94,7 +96,7 @@ def test_trailing_empty_columns_and_duplicate_headers(marketer):
     assert lead_import.header == ["Email", "Phone", "Phone"]
     assert lead_import.mapping == ["email", "phone", "property"]
     lead_import_start(actor=marketer, lead_import=lead_import, mapping=lead_import.mapping, existing="update")
-    lead_import_run(import_id=lead_import.pk)
+    import_every_part(lead_import)
 
     jane = Lead.objects.get()
     assert (jane.phone, jane.properties) == ("+49 1", {"phone_2": "+49 2"})
@@ -168,7 +170,7 @@ def test_a_second_run_of_the_same_file_changes_nothing(marketer):
 def test_a_dropped_column_is_not_stored(marketer):
     lead_import = lead_import_create(actor=marketer, upload=upload("Email,Secret\njane@acme.com,hunter2\n"))
     lead_import_start(actor=marketer, lead_import=lead_import, mapping=["email", "drop"], existing="update")
-    lead_import_run(import_id=lead_import.pk)
+    import_every_part(lead_import)
 
     assert Lead.objects.get().properties == {}
 
@@ -275,12 +277,16 @@ def test_a_file_of_many_batches_keeps_every_row_and_each_rejections_line(markete
 
 
 @pytest.mark.django_db
-def test_a_restarted_import_resumes_after_the_committed_rows(marketer, monkeypatch):
+def test_a_restarted_import_resumes_after_the_committed_rows(marketer, monkeypatch, settings):
+    settings.IMPORT_PARTS = 1
     monkeypatch.setattr("leads.import_services.IMPORT_BATCH_ROWS", 2)
     text = "Email\na@acme.com\nb@acme.com\nc@acme.com\nd@acme.com\ne@acme.com\n"
     lead_import = lead_import_create(actor=marketer, upload=upload(text))
     lead_import_start(actor=marketer, lead_import=lead_import, mapping=lead_import.mapping, existing="update")
-    LeadImport.objects.filter(pk=lead_import.pk).update(rows_done=3)  # what a worker that died had committed
+    # What a worker that died had committed.
+    LeadImport.objects.filter(pk=lead_import.pk).update(rows_done=3, status=LeadImport.Status.RUNNING)
+    LeadImportPart.objects.filter(lead_import=lead_import).update(
+        rows_done=3, status=LeadImport.Status.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=6))
 
     result = lead_import_run(import_id=lead_import.pk)
 
@@ -289,7 +295,9 @@ def test_a_restarted_import_resumes_after_the_committed_rows(marketer, monkeypat
 
 
 @pytest.mark.django_db
-def test_a_row_that_breaks_the_mapping_fails_the_import_and_keeps_the_batches_before_it(marketer, monkeypatch):
+def test_a_row_that_breaks_the_mapping_fails_the_import_and_keeps_the_batches_before_it(marketer, monkeypatch,
+                                                                                         settings):
+    settings.IMPORT_PARTS = 1
     monkeypatch.setattr("leads.import_services.IMPORT_BATCH_ROWS", 2)
     real_row_to_capture = row_to_capture
 
@@ -309,3 +317,80 @@ def test_a_row_that_breaks_the_mapping_fails_the_import_and_keeps_the_batches_be
     assert (lead_import.status, lead_import.rows_done) == (LeadImport.Status.FAILED, 2)
     assert "broken row" in lead_import.error
     assert sorted(Lead.objects.values_list("email", flat=True)) == ["a@acme.com", "b@acme.com"]
+
+
+# --- Parts: the rows split by e-mail, imported at once by several workers -----------------------------------
+
+PARTS_FILE = ("Email,First Name\n" + "".join(f"p{n}@acme.com,P{n}\n" for n in range(40))
+              + "P7@ACME.COM,Seven again\nnot-an-address,X\n")
+
+
+@pytest.mark.django_db
+def test_each_email_falls_to_one_part_and_the_parts_add_up_to_the_whole_file(marketer, settings):
+    settings.IMPORT_PARTS = 3
+    lead_import = lead_import_create(actor=marketer, upload=upload(PARTS_FILE))
+    lead_import_start(actor=marketer, lead_import=lead_import, mapping=lead_import.mapping, existing="update")
+    assert list(LeadImportPart.objects.filter(lead_import=lead_import).order_by("number")
+                .values_list("number", "status")) == [(0, "queued"), (1, "queued"), (2, "queued")]
+
+    lead_import_run(import_id=lead_import.pk, part=1)
+    lead_import_run(import_id=lead_import.pk, part=0)
+    after_two = LeadImport.objects.get(pk=lead_import.pk)
+    assert after_two.status == LeadImport.Status.RUNNING  # a part is still to come
+    assert lead_import_run(import_id=lead_import.pk, part=0) is None  # a part runs once
+    result = lead_import_run(import_id=lead_import.pk, part=2)
+
+    assert result.status == LeadImport.Status.DONE and result.finished_at is not None
+    # (The repeat shares its batch with the first: one capture, both rows counted as created.)
+    assert (result.rows_done, result.created_count, result.updated_count, result.rejected_count) == (42, 41, 0, 1)
+    assert Lead.objects.count() == 40
+    # The repeat of an address, in another case, fell to the same part as the address: applied after it.
+    assert Lead.objects.get(email="p7@acme.com").first_name == "Seven again"
+    # Every part got some of the rows, and their own counts add up to the file's rows.
+    parts = list(LeadImportPart.objects.filter(lead_import=lead_import).values_list("rows_done", flat=True))
+    assert all(parts) and sum(parts) == 42
+
+
+@pytest.mark.django_db
+def test_the_progress_bar_shows_the_part_furthest_behind(marketer, settings, monkeypatch):
+    settings.IMPORT_PARTS = 2
+    monkeypatch.setattr("leads.import_services.IMPORT_BATCH_ROWS", 5)
+    lead_import = lead_import_create(actor=marketer, upload=upload(PARTS_FILE))
+    lead_import_start(actor=marketer, lead_import=lead_import, mapping=lead_import.mapping, existing="update")
+
+    lead_import_run(import_id=lead_import.pk, part=0)
+
+    lead_import.refresh_from_db()
+    assert lead_import.status == LeadImport.Status.RUNNING
+    assert lead_import.bytes_done == 0 and lead_import.percent == 0  # part 1 has not read a byte
+    assert lead_import.rows_done == LeadImportPart.objects.get(lead_import=lead_import, number=0).rows_done > 0
+
+
+@pytest.mark.django_db
+def test_a_failed_part_fails_the_import_and_the_other_parts_never_make_it_done(marketer, settings, monkeypatch):
+    settings.IMPORT_PARTS = 2
+    lead_import = lead_import_create(actor=marketer, upload=upload(PARTS_FILE))
+    lead_import_start(actor=marketer, lead_import=lead_import, mapping=lead_import.mapping, existing="update")
+    real_row_to_capture = row_to_capture
+    monkeypatch.setattr("leads.import_services.row_to_capture", lambda *args: (_ for _ in ()).throw(OSError("disk")))
+    with pytest.raises(OSError, match="disk"):
+        lead_import_run(import_id=lead_import.pk, part=0)
+    monkeypatch.setattr("leads.import_services.row_to_capture", real_row_to_capture)
+
+    result = lead_import_run(import_id=lead_import.pk, part=1)
+
+    assert result.status == LeadImport.Status.FAILED and "disk" in result.error
+    assert list(LeadImportPart.objects.filter(lead_import=lead_import).order_by("number")
+                .values_list("status", flat=True)) == ["failed", "done"]
+
+
+def test_a_row_falls_to_the_part_of_its_company_name_else_of_its_email():
+    # Header: Email, Company. Every spelling of one company name, whatever the address: one part.
+    parts = {part_of_row([email, company], 0, 1, 16) for email, company in [
+        ("a@one.example", "Acme GmbH"), ("b@two.example", " ACME GMBH "), ("c@gmail.com", "acme gmbh")]}
+    assert len(parts) == 1
+    # No company name (blank, a placeholder, no such column): the e-mail decides, as the capture spells it.
+    assert part_of_row(["Jane@Acme.com ", "n/a"], 0, 1, 16) == part_of_row(["jane@acme.com", ""], 0, 1, 16) \
+        == part_of_row(["jane@acme.com"], 0, None, 16)
+    # And the rows do spread: 200 addresses without a company fill all of 4 parts.
+    assert {part_of_row([f"p{n}@acme.com"], 0, None, 4) for n in range(200)} == {0, 1, 2, 3}

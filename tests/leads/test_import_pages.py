@@ -6,8 +6,8 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leads.import_services import lead_import_run
 from leads.models import Lead, LeadImport
+from tests.factories import import_every_part
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,8 @@ CSV = "Email,First Name,Lead Status\njane@acme.com,Jane,Open\nnot-an-email,Nobod
 
 
 @pytest.mark.django_db
-def test_a_marketer_imports_a_file_through_the_pages(marketer, client_for, no_broker, django_capture_on_commit_callbacks):
+def test_a_marketer_imports_a_file_through_the_pages(marketer, client_for, no_broker, django_capture_on_commit_callbacks,
+                                                    settings):
     client = client_for(marketer)
 
     response = client.post("/leads/import/", {"file": SimpleUploadedFile("crm.csv", CSV.encode())})
@@ -44,12 +45,13 @@ def test_a_marketer_imports_a_file_through_the_pages(marketer, client_for, no_br
         started = client.post(f"/leads/import/{lead_import.pk}/", {"column_0": "email", "column_1": "first_name",
                                                                    "column_2": "property", "existing": "update"})
     assert started.status_code == 302
-    assert no_broker == [("leads.tasks.import_leads_task", {"import_id": lead_import.pk})]
+    assert no_broker == [("leads.tasks.import_leads_task", {"import_id": lead_import.pk, "part": part})
+                         for part in range(settings.IMPORT_PARTS)]
 
     polling = client.get(f"/leads/import/{lead_import.pk}/", headers={"HX-Request": "true"}).content.decode()
     assert 'hx-trigger="every 1s"' in polling and "<html" not in polling
 
-    lead_import_run(import_id=lead_import.pk)  # what the worker does
+    import_every_part(lead_import)  # what the workers do
     done = client.get(f"/leads/import/{lead_import.pk}/", headers={"HX-Request": "true"}).content.decode()
     assert "every 1s" not in done and "Download the 1 rejected row" in done
     assert Lead.objects.get(email="jane@acme.com").properties == {"lead_status": "Open"}

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bench.live import LiveServer
 from leads.import_services import lead_imports_stalled
-from leads.models import Activity, ContactAttempt, Lead, LeadImport, Stage
+from leads.models import Activity, ContactAttempt, Lead, LeadImport, LeadImportPart, Stage
 from sla.models import Handoff
 from smarketing import tasks, webhooks
 from smarketing.celery import app
@@ -217,10 +217,10 @@ def test_writes_answer_in_time_and_the_work_is_done_once_redis_is_back(broken, c
     receiver = FakeReceiver()
     monkeypatch.setattr(webhooks, "http_post", receiver)
     later = timezone.now() - timedelta(minutes=5)
-    LeadImport.objects.update(heartbeat_at=later)
+    LeadImportPart.objects.update(heartbeat_at=later)
     Notification.objects.update(created_at=later)
     WebhookDelivery.objects.update(next_attempt_at=later)
-    assert lead_imports_stalled() == [LeadImport.objects.get().pk]
+    assert lead_imports_stalled() == [(LeadImport.objects.get().pk, 0), (LeadImport.objects.get().pk, 1)]
 
     from leads.tasks import resume_stalled_imports_task
     from smarketing.tasks import retry_overdue_webhooks_task, send_due_notification_emails_task
