@@ -274,7 +274,12 @@ def _lead_import_batch(*, lead_import: LeadImport, part: int, rows: list[_Import
                                   existing=lead_import.existing)
     counts = dict.fromkeys(CaptureStatus.values, 0)
     for row, outcome in zip(kept, outcomes, strict=True):
-        counts[outcome.status] += 1
+        if outcome.status == CaptureStatus.CREATED and outcome.duplicate_of is not None:
+            # A later row of an address this batch created updated that lead, as it would from a later batch:
+            # "created" counts the leads the file made, not their rows.
+            counts[CaptureStatus.UPDATED] += 1
+        else:
+            counts[outcome.status] += 1
         if outcome.status == CaptureStatus.ERROR:
             reason = "; ".join(f"{name.replace('_', ' ').capitalize()}: {' '.join(messages)}"
                                for name, messages in outcome.errors.items())
