@@ -1,7 +1,7 @@
 """Free room on every page of the lead table for the row versions of HOT updates.
 
 A new activity moves its lead's last_activity_at, an unindexed column: PostgreSQL can keep the new row
-version on the same page without a new entry in the lead table's eleven indexes, but only if the page has
+version on the same page without a new entry in any of the lead table's indexes, but only if the page has
 room. Pages filled to 85 % leave it. Existing pages take the setting as they are rewritten (VACUUM FULL,
 or rows moving); new rows at once. Nothing to do on SQLite.
 """
