@@ -55,10 +55,8 @@ def write_file(path: str, rows: int, run: str) -> int:
 
 
 def import_part_in_child(import_id: int, part: int) -> None:
-    """One worker: imports one part of the file, as a Celery worker process runs import_leads_task."""
-    from django.db import connections
-
-    connections.close_all()  # the parent's connection stays the parent's
+    """One worker: imports one part of the file, as a Celery worker process runs import_leads_task. The parent
+    closed its connection before forking: this process opens its own."""
     from leads.import_services import lead_import_run
 
     lead_import_run(import_id=import_id, part=part)

@@ -95,10 +95,9 @@ def lead_import_start(*, actor: User, lead_import: LeadImport, mapping: list[str
     if existing not in ExistingLeadPolicy.values:
         raise ValidationError({"existing": "Choose update or skip."})
     parts = settings.IMPORT_PARTS
-    now = timezone.now()
     LeadImport.objects.filter(pk=lead_import.pk).update(mapping=mapping, existing=existing, parts=parts,
-                                                        status=LeadImport.Status.QUEUED, heartbeat_at=now)
-    LeadImportPart.objects.bulk_create([LeadImportPart(lead_import=lead_import, number=number, heartbeat_at=now)
+                                                        status=LeadImport.Status.QUEUED)
+    LeadImportPart.objects.bulk_create([LeadImportPart(lead_import=lead_import, number=number)
                                         for number in range(parts)])
     for number in range(parts):
         transaction.on_commit(partial(enqueue, "leads.tasks.import_leads_task", import_id=lead_import.pk, part=number))
@@ -234,9 +233,9 @@ def lead_import_run(*, import_id: int, part: int = 0) -> LeadImport | None:
     ).update(status=LeadImport.Status.RUNNING, heartbeat_at=now)
     if not claimed:
         return None
+    # The first part to start starts the import.
     LeadImport.objects.filter(pk=import_id, status=LeadImport.Status.QUEUED).update(
-        status=LeadImport.Status.RUNNING, heartbeat_at=now)
-    LeadImport.objects.filter(pk=import_id, started_at__isnull=True).update(started_at=now)
+        status=LeadImport.Status.RUNNING, started_at=now)
     lead_import = LeadImport.objects.select_related("created_by").get(pk=import_id)
     skip = parts.get(number=part).rows_done
     try:
@@ -286,12 +285,12 @@ def _lead_import_batch(*, lead_import: LeadImport, part: int, rows: list[_Import
             rejections.append(LeadImportRejection(lead_import=lead_import, line=row.line, reason=reason[:500],
                                                   values=row.cells))
     LeadImportRejection.objects.bulk_create(rejections, batch_size=1000)
-    now = timezone.now()
     parts = LeadImportPart.objects.filter(lead_import=lead_import)
-    parts.filter(number=part).update(rows_done=F("rows_done") + len(rows), bytes_done=bytes_done, heartbeat_at=now)
+    parts.filter(number=part).update(rows_done=F("rows_done") + len(rows), bytes_done=bytes_done,
+                                     heartbeat_at=timezone.now())
     # Last in the transaction: the parts wait on this row's lock only for each other's commit.
     LeadImport.objects.filter(pk=lead_import.pk).update(
-        rows_done=F("rows_done") + len(rows), heartbeat_at=now,
+        rows_done=F("rows_done") + len(rows),
         bytes_done=Subquery(parts.values("lead_import").annotate(least=Min("bytes_done")).values("least")),
         created_count=F("created_count") + counts[CaptureStatus.CREATED],
         updated_count=F("updated_count") + counts[CaptureStatus.UPDATED],

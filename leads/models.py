@@ -391,13 +391,10 @@ class LeadImport(models.Model):
     rejected_count = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    # Moves with every committed batch: a running import whose heartbeat stopped lost its worker.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="leadimport_status_idx")]
 
     def __str__(self) -> str:
         return self.original_name
@@ -427,6 +424,7 @@ class LeadImportPart(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     # How far into the file the part has read; the import's bar shows the part furthest behind.
     bytes_done = models.PositiveBigIntegerField(default=0)
+    # Moves with every committed batch: a running part whose heartbeat stopped lost its worker.
     heartbeat_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -46,4 +46,13 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(unfinished_imports_get_their_one_part, migrations.RunPython.noop),
+        # The heartbeat is the parts' now: what the import's own said is in its part (above).
+        migrations.RemoveIndex(
+            model_name='leadimport',
+            name='leadimport_status_idx',
+        ),
+        migrations.RemoveField(
+            model_name='leadimport',
+            name='heartbeat_at',
+        ),
     ]
