@@ -444,9 +444,21 @@ def shared_link_create(*, actor: User, query: dict, days: int, label: str = "") 
 
 
 def shared_link_token(link: SharedLink) -> str:
+    """The link's URL token: signed, and the same every time (the expiry lives in the row, not in the token)."""
     from django.core import signing
 
-    return signing.dumps({"link": link.pk}, salt=SHARED_LINK_SALT)
+    return signing.Signer(salt=SHARED_LINK_SALT).sign_object({"link": link.pk})
+
+
+def shared_link_from_token(token: str) -> SharedLink | None:
+    """The link a token names, or None when the token is tampered with or names no link."""
+    from django.core import signing
+
+    try:
+        link_id = signing.Signer(salt=SHARED_LINK_SALT).unsign_object(token)["link"]
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    return SharedLink.objects.filter(pk=link_id).first()
 
 
 @transaction.atomic

@@ -40,6 +40,7 @@ from dashboards.services import (
     can_share,
     digest_preference_save,
     shared_link_create,
+    shared_link_from_token,
     shared_link_opened,
     shared_link_revoke,
     shared_link_token,
@@ -338,17 +339,9 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
     """A shared dashboard view, without login: aggregates only, never a lead; it can be embedded in a frame."""
     from urllib.parse import parse_qsl
 
-    from django.core import signing
     from django.http import QueryDict
 
-    from dashboards.models import SharedLink
-    from dashboards.services import SHARED_LINK_SALT
-
-    try:
-        link_id = signing.loads(token, salt=SHARED_LINK_SALT)["link"]
-    except (signing.BadSignature, KeyError, TypeError):
-        raise Http404 from None
-    link = SharedLink.objects.filter(pk=link_id).first()
+    link = shared_link_from_token(token)
     if link is None:
         raise Http404
     if not link.is_active():

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
+from freezegun import freeze_time
 
 from dashboards.models import SharedLink
 from dashboards.services import shared_link_create, shared_link_revoke, shared_link_token
@@ -65,6 +66,16 @@ def test_a_tampered_token_is_not_found(campaign_leads, marketing_manager, client
 
     assert client.get(reverse("dashboards:shared", args=[token[:-2] + "xx"])).status_code == 404
     assert client.get(reverse("dashboards:shared", args=["1"])).status_code == 404
+
+
+def test_the_links_page_shows_the_url_that_was_handed_out(campaign_leads, marketing_manager, client_for):
+    with freeze_time("2026-03-02 09:00:00"):
+        link = shared_link_create(actor=marketing_manager, query={}, days=7)
+        handed_out = shared_link_token(link)
+    with freeze_time("2026-03-03 15:30:00"):
+        page = client_for(marketing_manager).get(reverse("dashboards:shared_links")).content.decode()
+
+    assert reverse("dashboards:shared", args=[handed_out]) in page
 
 
 @pytest.mark.parametrize("who", ["marketer", "sales_rep"])

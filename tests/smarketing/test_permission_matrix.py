@@ -22,7 +22,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client
@@ -30,7 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from dashboards.models import ActionItem, CalibrationSnapshot, Meeting, SharedLink
-from dashboards.services import SHARED_LINK_SALT
+from dashboards.services import shared_link_token
 from leads.models import LeadImport, Reason, Stage
 from scoring.models import Criteria, VersionStatus
 from sla.models import ClosedDay
@@ -354,7 +353,7 @@ def _world(cast: dict) -> dict:
         "token_read": token_read, "keys": {"token_read": read_key, "token_write": write_key,
                                             "token_revoked": revoked_key},
         "shared_link": shared_link,
-        "shared_token": signing.dumps({"link": shared_link.pk}, salt=SHARED_LINK_SALT),
+        "shared_token": shared_link_token(shared_link),
         "snapshot": CalibrationSnapshot.objects.create(outcome="acceptance", outcomes=0,
                                                        scoring_version_number=scoring_active.number),
         "monday": monday, "month": monday.replace(day=1),
