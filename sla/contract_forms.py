@@ -1,13 +1,13 @@
 """Forms of the SLA pages. They check shape; the rules live in sla.contract_services."""
 
 import zoneinfo
-from datetime import timedelta
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from scoring.models import Persona
+from sla.contract_selectors import quarter_of
 from sla.models import WEEKDAY_NAMES, BusinessCalendar, Goal, SlaVersion
 from sla.models.contract import holiday_country_choices
 from smarketing.models import Team
@@ -99,12 +99,10 @@ class GoalForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.instance.pk and not self.is_bound:
-            today = timezone.localdate()
-            quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
-            following = (quarter_start.replace(day=28) + timedelta(days=93)).replace(day=1)
+            quarter_start, quarter_end = quarter_of(timezone.localdate())
             # A new goal starts as this quarter's (a model form's initial holds None for the empty instance).
             self.initial["period_start"] = self.initial.get("period_start") or quarter_start
-            self.initial["period_end"] = self.initial.get("period_end") or following - timedelta(days=1)
+            self.initial["period_end"] = self.initial.get("period_end") or quarter_end
 
 
 WINDOW_CHOICES = [(30, "last 30 days"), (90, "last 90 days"), (180, "last 180 days"), (365, "last 12 months")]

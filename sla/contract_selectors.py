@@ -75,6 +75,12 @@ def month_last_day(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
+def quarter_of(day: date) -> tuple[date, date]:
+    """The first and the last day of the calendar quarter `day` falls in (Q1: 1 Jan – 31 Mar)."""
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return first, month_last_day(first.replace(month=first.month + 2))
+
+
 def _rate(part: float | int, whole: float | int) -> float | None:
     return 100.0 * part / whole if whole else None
 

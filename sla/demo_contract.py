@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from leads.models import Stage, StageChange
 from scoring.models import Persona, VersionStatus
+from sla.contract_selectors import month_last_day, quarter_of
 from sla.contract_services import DEFAULT_PROTOCOL, DEFAULT_RESPONSIBILITIES
 from sla.models import BusinessCalendar, Goal, SlaVersion
 from smarketing.audit import audit_record
@@ -94,10 +95,9 @@ def _volume(now: datetime) -> _Volume:
 
 def _goals_seed(*, now: datetime, author: User, volume: _Volume) -> None:
     today = now.date()
-    quarter_start = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
-    quarter_end = (quarter_start.replace(day=28) + timedelta(days=93)).replace(day=1) - timedelta(days=1)
+    quarter_start, quarter_end = quarter_of(today)
     month_start = today.replace(day=1)
-    month_end = (month_start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    month_end = month_last_day(month_start)
     marketing = list(Team.objects.filter(function=Function.MARKETING))
     sales = list(Team.objects.filter(function=Function.SALES))
     goals = [

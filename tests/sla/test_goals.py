@@ -6,9 +6,12 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
+from freezegun import freeze_time
 
 from leads.models import ActivityType, ContactAttempt, Stage, StageChange
-from sla.contract_selectors import goals_progress
+from sla.contract_forms import GoalForm
+from sla.contract_selectors import goals_progress, quarter_of
 from sla.contract_services import goal_save
 from sla.models import Goal
 from tests.factories import ActivityFactory, GoalFactory, HandoffFactory, LeadFactory
@@ -140,12 +143,26 @@ def test_managers_set_goals_for_teams(marketing_manager, marketer, sales_team, m
     assert set(saved.teams.all()) == {sales_team, marketing_team} and saved.created_by == marketing_manager
 
 
+@pytest.mark.parametrize(("day", "first", "last"), [
+    (date(2027, 1, 1), date(2027, 1, 1), date(2027, 3, 31)),
+    (date(2027, 3, 31), date(2027, 1, 1), date(2027, 3, 31)),
+    (date(2028, 2, 29), date(2028, 1, 1), date(2028, 3, 31)),
+    (date(2027, 4, 30), date(2027, 4, 1), date(2027, 6, 30)),
+    (date(2027, 8, 15), date(2027, 7, 1), date(2027, 9, 30)),
+    (date(2026, 12, 31), date(2026, 10, 1), date(2026, 12, 31)),
+])
+def test_the_quarter_of_a_day(day, first, last):
+    assert quarter_of(day) == (first, last)
+
+
 def test_the_goals_pages(client_for, sales_manager, sales_rep, sales_team):
     client = client_for(sales_manager)
     assert b"No shared goals yet" in client.get(reverse("sla_contract:goal_list")).content
     form = client.get(reverse("sla_contract:goal_create")).context["form"]
-    start, end = form["period_start"].value(), form["period_end"].value()
-    assert start.day == 1 and start.month in (1, 4, 7, 10) and (end - start).days in range(89, 92)  # this quarter
+    assert (form["period_start"].value(), form["period_end"].value()) == quarter_of(timezone.localdate())
+    with freeze_time("2027-01-20 10:00:00"):
+        form = GoalForm()  # in January, as the page builds it
+    assert (form["period_start"].value(), form["period_end"].value()) == (date(2027, 1, 1), date(2027, 3, 31))
     response = client.post(reverse("sla_contract:goal_create"), {
         "title": "Opportunities in Q4", "metric": "new_opportunities", "target": "12", "period_start": "2026-10-01",
         "period_end": "2026-12-31", "teams": [sales_team.pk]})
