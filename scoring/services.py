@@ -370,16 +370,18 @@ def leads_qualify(*, scope: LeadScope, now: datetime | None = None) -> int:
     return moved
 
 
-def rescore_run_start(*, kind: str, reason: str) -> RescoreRun | None:
-    """Plans a rescoring run over all leads in id-range chunks; None when nothing is in force yet."""
+def rescore_run_start(*, kind: str, reason: str) -> tuple[RescoreRun, list[tuple[int, int]]] | None:
+    """Plans a rescoring run over all leads: the run and its id-range chunks, the very ones it counts
+    (a lead created meanwhile must not add a chunk the run does not expect). None when nothing is in force."""
     version = scoring_version_active()
     if version is None:
         return None
     bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
     chunks = rescore_chunks(bounds["low"], bounds["high"])
-    return RescoreRun.objects.create(kind=kind, version=version, chunks_total=len(chunks), reason=reason,
-                                     finished_at=timezone.now() if not chunks else None,
-                                     activity_watermark=_newest_activity_id())
+    run = RescoreRun.objects.create(kind=kind, version=version, chunks_total=len(chunks), reason=reason,
+                                    finished_at=timezone.now() if not chunks else None,
+                                    activity_watermark=_newest_activity_id())
+    return run, chunks
 
 
 def _newest_activity_id() -> int:
@@ -440,11 +442,10 @@ def rescore_all(*, reason: str, progress=None, workers: int = 1) -> RescoreRun |
 
     With `workers` > 1, that many chunks run at once, each on its own database connection: what a
     Celery worker with that concurrency does with the chunks rescore_full_task fans out."""
-    run = rescore_run_start(kind=RescoreRun.Kind.FULL, reason=reason)
-    if run is None:
+    planned = rescore_run_start(kind=RescoreRun.Kind.FULL, reason=reason)
+    if planned is None:
         return None
-    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
-    chunks = rescore_chunks(bounds["low"], bounds["high"])
+    run, chunks = planned
     for index, _ in enumerate(_on_connections(lambda bounds: rescore_run_chunk(run_id=run.pk, id_from=bounds[0],
                                                                                id_to=bounds[1]),
                                               chunks, workers=workers), start=1):

@@ -2,11 +2,9 @@
 
 from celery import group, shared_task
 from django.conf import settings
-from django.db.models import Max, Min
 
-from leads.models import Lead
 from scoring.models import RescoreRun
-from scoring.services import rescore_chunks, rescore_run_chunk, rescore_run_start, rescore_stale
+from scoring.services import rescore_run_chunk, rescore_run_start, rescore_stale
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
@@ -17,14 +15,11 @@ def rescore_chunk_task(*, run_id: int, id_from: int, id_to: int) -> int:
 @shared_task(acks_late=True, time_limit=120)
 def rescore_full_task(*, reason: str = "") -> int | None:
     """Plans a full rescore and fans its chunks out, so more workers make it faster."""
-    run = rescore_run_start(kind=RescoreRun.Kind.FULL, reason=reason)
-    if run is None:
+    planned = rescore_run_start(kind=RescoreRun.Kind.FULL, reason=reason)
+    if planned is None:
         return None
-    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
-    group(
-        rescore_chunk_task.s(run_id=run.pk, id_from=id_from, id_to=id_to)
-        for id_from, id_to in rescore_chunks(bounds["low"], bounds["high"])
-    ).apply_async()
+    run, chunks = planned
+    group(rescore_chunk_task.s(run_id=run.pk, id_from=id_from, id_to=id_to) for id_from, id_to in chunks).apply_async()
     return run.pk
 
 

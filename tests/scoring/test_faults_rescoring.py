@@ -127,9 +127,9 @@ def test_a_full_rescore_killed_midway_and_run_again_ends_as_an_uninterrupted_one
 
 def test_a_chunk_delivered_twice_counts_once_and_the_run_finishes_with_its_last_chunk(clock, leads, monkeypatch):
     monkeypatch.setattr(services, "RESCORE_CHUNK_LEADS", 2)
-    run = rescore_run_start(kind=RescoreRun.Kind.FULL, reason="fan-out")
-    chunks = services.rescore_chunks(leads[0].pk, leads[-1].pk)
+    run, chunks = rescore_run_start(kind=RescoreRun.Kind.FULL, reason="fan-out")
     assert run.chunks_total == len(chunks) == 4
+    assert chunks == services.rescore_chunks(leads[0].pk, leads[-1].pk)
 
     # The first chunk's worker was killed after its work and before its acknowledgement: it comes back.
     rescore_run_chunk(run_id=run.pk, id_from=chunks[0][0], id_to=chunks[0][1])

@@ -282,6 +282,24 @@ def test_rescore_full_task_fans_out_chunks_that_finish_the_run(clock, views_wort
     assert LeadScore.objects.filter(lead__in=leads).count() == 3
 
 
+def test_a_lead_created_while_the_run_is_planned_adds_no_chunk_the_run_does_not_count(clock, views_worth_five,
+                                                                                      monkeypatch, eager_celery):
+    from scoring import tasks
+
+    monkeypatch.setattr(services, "RESCORE_CHUNK_LEADS", 2)
+    leads = [LeadFactory() for _ in range(2)]
+
+    def planned_then_a_capture(**kwargs):
+        planned = services.rescore_run_start(**kwargs)
+        LeadFactory()  # lands after the plan, in a chunk of its own
+        return planned
+
+    monkeypatch.setattr(tasks, "rescore_run_start", planned_then_a_capture)
+    run = RescoreRun.objects.get(pk=rescore_full_task(reason="nightly decay"))
+    assert (run.chunks_total, run.chunks_done, run.leads_scored) == (1, 1, 2)
+    assert set(LeadScore.objects.values_list("lead_id", flat=True)) == {lead.pk for lead in leads}
+
+
 def test_rescore_full_task_without_a_version(db):
     assert rescore_full_task(reason="x") is None
     assert not RescoreRun.objects.exists()
