@@ -7,6 +7,9 @@ puts the demo agreement in force, then measures:
 - baseline: one plain SQL aggregate pass over the same activities (count and latest time per lead);
 - the full rescore from no scores (every lead, every rule, breakdown and persona, written) and its ratio
   to the baseline, with `--workers` chunks at once (a Celery worker's concurrency; 2 on 2 cores);
+- its two halves alone, with the same chunks and workers: computing every lead's row (the scoring SELECT,
+  nothing written) and writing every row (the same rows copied in from a table, nothing computed), each
+  with its own ratio: what any full rescore that computes and keeps a breakdown per lead starts from;
 - the same full rescore again (same version: only the rows whose score moved are rewritten);
 - the full rescore a new version in force starts (the same rules as the next number: every row rewritten);
 - the incremental rescore of `--touched` leads that just received an activity, `--workers` batches at once
@@ -33,14 +36,22 @@ def main() -> None:
     setup_django()
 
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
+    from django.db.models import Max, Min
     from django.utils import timezone
 
     from leads.models import Activity, ActivityType, Lead
+    from scoring.compiler import CompiledVersion, LeadScope, score_select_sql
     from scoring.demo import agreement_seed
     from scoring.models import LeadScore, ScoringVersion, VersionStatus
     from scoring.selectors import what_if
-    from scoring.services import rescore_all, rescore_stale, scoring_draft_create
+    from scoring.services import (
+        on_connections,
+        rescore_all,
+        rescore_chunks,
+        rescore_stale,
+        scoring_draft_create,
+    )
     from smarketing.models import User
     from smarketing.roles import Role
 
@@ -53,6 +64,7 @@ def main() -> None:
     sales = User.objects.filter(role=Role.SALES_MANAGER).first()
     agreement_seed(marketing_manager=marketing, sales_manager=sales)
     print(f"{leads:,} leads, {activities:,} activities on {connection.vendor}", flush=True)
+    score_table = LeadScore._meta.db_table
 
     # Warm the cache the same way for both measurements: one untimed pass over the activities.
     with connection.cursor() as cursor:
@@ -72,11 +84,11 @@ def main() -> None:
         without it every run would start on the dead rows of the one before and each figure would drift."""
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(f"VACUUM (ANALYZE) {LeadScore._meta.db_table}")
+                cursor.execute(f"VACUUM (ANALYZE) {score_table}")
 
     # From nothing: every lead's row is written (as after seeding).
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {LeadScore._meta.db_table}")
+        cursor.execute(f"DELETE FROM {score_table}")
     vacuumed()
     started = time.perf_counter()
     run = rescore_all(reason="bench.rescore", workers=args.workers,
@@ -84,6 +96,52 @@ def main() -> None:
                                                          f"({time.perf_counter() - started:.1f} s)", flush=True))
     full = time.perf_counter() - started
     print(f"full rescore: {run.leads_scored:,} leads in {full:.2f} s, {run.leads_qualified:,} became MQL", flush=True)
+
+    # Its two halves alone, the same chunks on the same number of connections. Computing: the scoring
+    # SELECT of each chunk, every column read, nothing written. Writing: the very rows just written, copied
+    # back from a table into the empty score table, nothing computed (the key, the two indexes and the
+    # deferred foreign-key checks at each chunk's commit).
+    compiled = CompiledVersion.load(run.version)
+    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
+    chunks = rescore_chunks(bounds["low"], bounds["high"])
+
+    def compute_chunk(chunk: tuple[int, int]) -> None:
+        select_sql, params = score_select_sql(compiled, LeadScope(id_from=chunk[0], id_to=chunk[1]), run.started_at)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The plan the rescoring INSERT gets: no JIT (leads_rescore turns it off), no parallel workers
+            # (PostgreSQL never plans a writing statement in parallel).
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute("SELECT COUNT(*), SUM(total), MAX(grade), COUNT(persona_id), SUM(conversions), "
+                           f"SUM(LENGTH(breakdown_json)) FROM ({select_sql}) q", params)
+
+    started = time.perf_counter()
+    list(on_connections(compute_chunk, chunks, workers=args.workers))
+    compute_alone = time.perf_counter() - started
+    print(f"  computing alone (nothing written): {compute_alone:.2f} s, {compute_alone / baseline:.1f}× the baseline",
+          flush=True)
+
+    written_copy = "bench_rescore_written_rows"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {written_copy}")
+        cursor.execute(f"CREATE TABLE {written_copy} AS SELECT * FROM {score_table}")
+        cursor.execute(f"CREATE UNIQUE INDEX {written_copy}_lead ON {written_copy} (lead_id)")
+        cursor.execute(f"DELETE FROM {score_table}")
+    vacuumed()
+
+    def write_chunk(chunk: tuple[int, int]) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {score_table} SELECT * FROM {written_copy} "
+                           "WHERE lead_id >= %s AND lead_id < %s", chunk)
+
+    started = time.perf_counter()
+    list(on_connections(write_chunk, chunks, workers=args.workers))
+    write_alone = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {written_copy}")
+    print(f"  writing alone (nothing computed): {write_alone:.2f} s, {write_alone / baseline:.1f}× the baseline",
+          flush=True)
 
     # The same version again (the nightly run for time decay): only rows whose score moved are written.
     vacuumed()
@@ -130,6 +188,8 @@ def main() -> None:
     emit(
         "rescore", leads=leads, activities=activities, seconds=round(full, 2), baseline="plain aggregate pass",
         baseline_seconds=round(baseline, 2), ratio=round(full / baseline, 2) if baseline else None,
+        compute_alone_seconds=round(compute_alone, 2), compute_alone_ratio=round(compute_alone / baseline, 2),
+        write_alone_seconds=round(write_alone, 2), write_alone_ratio=round(write_alone / baseline, 2),
         rerun_seconds=round(rerun, 2), new_version_seconds=round(new_version, 2), incremental_leads=rescored, incremental_seconds=round(incremental, 3),
         what_if_seconds=round(what_if_seconds, 2), workers=args.workers, database=connection.vendor,
     )

@@ -420,7 +420,7 @@ def rescore_run_chunk(*, run_id: int, id_from: int, id_to: int) -> int:
     return scored
 
 
-def _on_connections(function, items: list, *, workers: int):
+def on_connections(function, items: list, *, workers: int):
     """function(item) for each item, in order; with `workers` > 1, that many at once, each on its own
     database connection (closed when its work is done), so PostgreSQL scores on every core."""
     if workers <= 1:
@@ -446,7 +446,7 @@ def rescore_all(*, reason: str, progress=None, workers: int = 1) -> RescoreRun |
     if planned is None:
         return None
     run, chunks = planned
-    for index, _ in enumerate(_on_connections(lambda bounds: rescore_run_chunk(run_id=run.pk, id_from=bounds[0],
+    for index, _ in enumerate(on_connections(lambda bounds: rescore_run_chunk(run_id=run.pk, id_from=bounds[0],
                                                                                id_to=bounds[1]),
                                               chunks, workers=workers), start=1):
         if progress:
@@ -522,7 +522,7 @@ def rescore_stale(*, limit: int = 50_000, workers: int = 1) -> int:
                 leads_qualify(scope=scope, now=timezone.now()))
 
     batches = [ids[start:start + ID_BATCH] for start in range(0, len(ids), ID_BATCH)]
-    counts = list(_on_connections(score_batch, batches, workers=workers))
+    counts = list(on_connections(score_batch, batches, workers=workers))
     scored, qualified = sum(n for n, _ in counts), sum(n for _, n in counts)
     RescoreRun.objects.create(kind=RescoreRun.Kind.INCREMENTAL, version=version, started_at=watermark,
                               activity_watermark=activity_watermark, finished_at=timezone.now(), chunks_total=1,
