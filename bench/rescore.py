@@ -64,7 +64,6 @@ def main() -> None:
 
     from django.core.management import call_command
     from django.db import connection, transaction
-    from django.db.models import Max, Min
     from django.utils import timezone
 
     from leads.models import Activity, ActivityType, Lead
@@ -73,9 +72,9 @@ def main() -> None:
     from scoring.models import LeadScore, ScoringVersion, VersionStatus
     from scoring.selectors import what_if
     from scoring.services import (
+        lead_chunks,
         on_connections,
         rescore_all,
-        rescore_chunks,
         rescore_stale,
         scoring_draft_create,
     )
@@ -139,13 +138,7 @@ def main() -> None:
     # back from a table into the empty score table, nothing computed (the key, the two indexes and the
     # deferred foreign-key checks at each chunk's commit).
     compiled = CompiledVersion.load(run.version)
-    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
-    chunks = rescore_chunks(bounds["low"], bounds["high"])
-
-    def compute_chunks(version: CompiledVersion) -> float:
-        started = time.perf_counter()
-        list(on_connections(partial(compute_chunk, version), chunks, workers=args.workers))
-        return time.perf_counter() - started
+    chunks = lead_chunks()
 
     def compute_chunk(version: CompiledVersion, chunk: tuple[int, int]) -> None:
         select_sql, params = score_select_sql(version, LeadScope(id_from=chunk[0], id_to=chunk[1]), run.started_at)
@@ -157,6 +150,11 @@ def main() -> None:
                 cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             cursor.execute("SELECT COUNT(*), SUM(total), MAX(grade), COUNT(persona_id), SUM(conversions), "
                            f"SUM(LENGTH(breakdown_json)) FROM ({select_sql}) q", params)
+
+    def compute_chunks(version: CompiledVersion) -> float:
+        started = time.perf_counter()
+        list(on_connections(partial(compute_chunk, version), chunks, workers=args.workers))
+        return time.perf_counter() - started
 
     compute_alone = compute_chunks(compiled)
     print(f"  computing alone (nothing written): {compute_alone:.2f} s, {compute_alone / baseline:.1f}× the baseline",

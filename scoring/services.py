@@ -376,8 +376,7 @@ def rescore_run_start(*, kind: str, reason: str) -> tuple[RescoreRun, list[tuple
     version = scoring_version_active()
     if version is None:
         return None
-    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
-    chunks = rescore_chunks(bounds["low"], bounds["high"])
+    chunks = lead_chunks()
     run = RescoreRun.objects.create(kind=kind, version=version, chunks_total=len(chunks), reason=reason,
                                     finished_at=timezone.now() if not chunks else None,
                                     activity_watermark=_newest_activity_id())
@@ -387,6 +386,12 @@ def rescore_run_start(*, kind: str, reason: str) -> tuple[RescoreRun, list[tuple
 def _newest_activity_id() -> int:
     """The id of the newest activity (0 without any): a run covers the activities up to it."""
     return Activity.objects.aggregate(newest=Max("id"))["newest"] or 0
+
+
+def lead_chunks() -> list[tuple[int, int]]:
+    """The id ranges a full rescore works on, over the leads there are now."""
+    bounds = Lead.objects.aggregate(low=Min("id"), high=Max("id"))
+    return rescore_chunks(bounds["low"], bounds["high"])
 
 
 def rescore_chunks(low: int | None, high: int | None) -> list[tuple[int, int]]:
@@ -447,8 +452,8 @@ def rescore_all(*, reason: str, progress=None, workers: int = 1) -> RescoreRun |
         return None
     run, chunks = planned
     for index, _ in enumerate(on_connections(lambda bounds: rescore_run_chunk(run_id=run.pk, id_from=bounds[0],
-                                                                               id_to=bounds[1]),
-                                              chunks, workers=workers), start=1):
+                                                                              id_to=bounds[1]),
+                                             chunks, workers=workers), start=1):
         if progress:
             progress(index, run.chunks_total)
     run.refresh_from_db()
